@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds the release and the ASan+UBSan configurations, and runs
+# every test (unit tests and black-box API tests against the real server) in both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+status=0
+for config in release asan; do
+  echo "== $config: build" >&2
+  scripts/build.sh "$config"
+  echo "== $config: tests" >&2
+  if ! (cd "build/$config" && ASAN_OPTIONS=detect_leaks=1 \
+        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        ctest --output-on-failure -j 2 --timeout 600); then
+    status=1
+  fi
+done
+exit $status

@@ -1,0 +1,47 @@
+// The composition root: reads configuration, opens the store, builds services, wires the
+// router and middleware into the HTTP server. The only place that knows every module.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "http/server.h"
+#include "identity/identity.h"
+
+namespace finsync::app {
+
+struct ServeOptions {
+  std::string database_url = "finsync.db";
+  http::ServerOptions server;
+  std::string access_log = "stdout";  // "stdout", "off" or a file path.
+  identity::Mode mode = identity::Mode::kSandbox;
+  int reader_count = 0;  // 0: thread count + 1.
+  bool demo = false;     // Create a demo user and print a fresh token at start-up.
+};
+
+class Application {
+ public:
+  explicit Application(ServeOptions options);
+  ~Application();
+  Application(const Application&) = delete;
+  Application& operator=(const Application&) = delete;
+
+  // Opens the store, registers routes and starts listening.
+  Status Start();
+  uint16_t port() const;
+  // Graceful: finishes in-flight requests, then closes the store.
+  void Stop();
+
+  // With ServeOptions::demo: the demo user and the token created for it at start-up.
+  const std::string& demo_email() const;
+  const std::string& demo_token() const;
+
+ private:
+  Status CreateDemoToken();
+
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace finsync::app

@@ -1,0 +1,227 @@
+// finsync command line: `serve` runs the server; `user` and `token` manage identities
+// directly in the store (for the first token, and for scripts). Every option can also come
+// from a FINSYNC_* environment variable; flags win.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "api/api.h"
+#include "app/application.h"
+#include "common/clock.h"
+#include "domain/date.h"
+#include "identity/identity.h"
+#include "store/database.h"
+
+namespace {
+
+using finsync::Error;
+using finsync::ErrorCode;
+using finsync::Status;
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "finsync: %s\n", message.c_str());
+  return 1;
+}
+
+int FailWith(const Error& error) {
+  std::string message = error.detail;
+  for (const auto& field_error : error.field_errors) {
+    message += "\n  " + field_error.field + ": " + field_error.message;
+  }
+  return Fail(message);
+}
+
+struct IdentityOptions {
+  std::string database_url = "finsync.db";
+  std::string mode = "sandbox";
+};
+
+void AddStoreOptions(CLI::App* command, IdentityOptions& options) {
+  command->add_option("--db", options.database_url, "SQLite database file")
+      ->envname("FINSYNC_DB")
+      ->capture_default_str();
+  command->add_option("--mode", options.mode, "sandbox or production (sets the token prefix)")
+      ->envname("FINSYNC_MODE")
+      ->check(CLI::IsMember({"sandbox", "production"}))
+      ->capture_default_str();
+}
+
+// Opens the store for one CLI command and runs `body` with the identity service.
+int WithIdentity(const IdentityOptions& options,
+                 const std::function<int(finsync::identity::IdentityService&)>& body) {
+  finsync::store::DatabaseOptions database_options;
+  database_options.reader_count = 1;
+  auto database = finsync::store::Open(options.database_url, database_options);
+  if (!database.ok()) return FailWith(database.error());
+  finsync::identity::IdentityService identity(*database.value(),
+                                              finsync::SystemClock::Instance(),
+                                              *finsync::identity::ParseMode(options.mode));
+  return body(identity);
+}
+
+int RunServe(finsync::app::ServeOptions options) {
+  // Block the stop signals in every thread; the main thread waits for them below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  finsync::app::Application application(options);
+  Status started = application.Start();
+  if (!started.ok()) return FailWith(started.error());
+  std::string url = "http://" + options.server.host + ":" + std::to_string(application.port());
+  std::fprintf(stderr, "finsync listening on %s (mode %s, store %s)\n", url.c_str(),
+               std::string(finsync::identity::ModeName(options.mode)).c_str(),
+               options.database_url.c_str());
+  if (options.demo) {
+    std::fprintf(stderr,
+                 "\n  URL:          %s\n  Demo user:    %s\n  Access token: %s\n\n"
+                 "  Try: curl -H 'Authorization: Bearer %s' %s/api/v1/user\n\n",
+                 url.c_str(), application.demo_email().c_str(),
+                 application.demo_token().c_str(), application.demo_token().c_str(),
+                 url.c_str());
+  }
+  int received = 0;
+  sigwait(&signals, &received);
+  std::fprintf(stderr, "finsync: signal %d received, finishing in-flight requests\n", received);
+  application.Stop();
+  std::fprintf(stderr, "finsync: stopped\n");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"finsync: self-hostable bank-data platform"};
+  cli.require_subcommand(1);
+
+  // serve
+  finsync::app::ServeOptions serve;
+  std::string mode = "sandbox";
+  uint64_t header_timeout_ms = 10000, idle_timeout_ms = 60000, request_timeout_ms = 30000;
+  uint64_t shutdown_grace_ms = 30000;
+  auto* serve_command = cli.add_subcommand("serve", "Run the HTTP API server");
+  serve_command->add_option("--db", serve.database_url, "SQLite database file")
+      ->envname("FINSYNC_DB")->capture_default_str();
+  serve_command->add_option("--host", serve.server.host, "Address to listen on")
+      ->envname("FINSYNC_HOST")->capture_default_str();
+  serve_command->add_option("--port", serve.server.port, "Port to listen on (0 picks one)")
+      ->envname("FINSYNC_PORT")->capture_default_str();
+  serve_command->add_option("--threads", serve.server.thread_count,
+                            "Worker threads (0: one per core)")
+      ->envname("FINSYNC_THREADS")->capture_default_str();
+  serve_command->add_option("--body-limit-bytes", serve.server.body_limit_bytes,
+                            "Largest accepted request body")
+      ->envname("FINSYNC_BODY_LIMIT_BYTES")->capture_default_str();
+  serve_command->add_option("--header-timeout-ms", header_timeout_ms,
+                            "Time allowed to send the request headers")
+      ->envname("FINSYNC_HEADER_TIMEOUT_MS")->capture_default_str();
+  serve_command->add_option("--idle-timeout-ms", idle_timeout_ms,
+                            "Keep-alive connection idle time before it is closed")
+      ->envname("FINSYNC_IDLE_TIMEOUT_MS")->capture_default_str();
+  serve_command->add_option("--request-timeout-ms", request_timeout_ms,
+                            "Time allowed to send the body and read the response")
+      ->envname("FINSYNC_REQUEST_TIMEOUT_MS")->capture_default_str();
+  serve_command->add_option("--shutdown-grace-ms", shutdown_grace_ms,
+                            "Longest wait for in-flight requests on SIGTERM")
+      ->envname("FINSYNC_SHUTDOWN_GRACE_MS")->capture_default_str();
+  serve_command->add_option("--access-log", serve.access_log, "stdout, off, or a file path")
+      ->envname("FINSYNC_ACCESS_LOG")->capture_default_str();
+  serve_command->add_option("--mode", mode, "sandbox or production")
+      ->envname("FINSYNC_MODE")->check(CLI::IsMember({"sandbox", "production"}))
+      ->capture_default_str();
+  serve_command->add_flag("--demo", serve.demo,
+                          "Create a demo user and print a new access token at start-up")
+      ->envname("FINSYNC_DEMO");
+
+  // user create
+  IdentityOptions user_options;
+  std::string email, user_name;
+  auto* user_command = cli.add_subcommand("user", "Manage users");
+  user_command->require_subcommand(1);
+  auto* user_create = user_command->add_subcommand("create", "Create a user");
+  AddStoreOptions(user_create, user_options);
+  user_create->add_option("--email", email, "Email address")->required();
+  user_create->add_option("--name", user_name, "Display name");
+
+  // token create | list | revoke
+  IdentityOptions token_options;
+  std::string token_user, token_name, scopes = "read,write", expires_at;
+  int64_t token_id = 0;
+  auto* token_command = cli.add_subcommand("token", "Manage personal access tokens");
+  token_command->require_subcommand(1);
+  auto* token_create = token_command->add_subcommand("create", "Create a token (shown once)");
+  auto* token_list = token_command->add_subcommand("list", "List a user's tokens");
+  auto* token_revoke = token_command->add_subcommand("revoke", "Revoke a token");
+  for (auto* command : {token_create, token_list, token_revoke}) {
+    AddStoreOptions(command, token_options);
+    command->add_option("--user", token_user, "The user's email")->required();
+  }
+  token_create->add_option("--name", token_name, "A name saying what the token is for")
+      ->required();
+  token_create->add_option("--scopes", scopes, "Comma-separated: read, write")
+      ->capture_default_str();
+  token_create->add_option("--expires-at", expires_at, "RFC 3339 expiry time (default: never)");
+  token_revoke->add_option("--id", token_id, "The token id")->required();
+
+  CLI11_PARSE(cli, argc, argv);
+
+  if (serve_command->parsed()) {
+    serve.mode = *finsync::identity::ParseMode(mode);
+    serve.server.header_timeout = std::chrono::milliseconds(header_timeout_ms);
+    serve.server.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
+    serve.server.request_timeout = std::chrono::milliseconds(request_timeout_ms);
+    serve.server.shutdown_grace = std::chrono::milliseconds(shutdown_grace_ms);
+    return RunServe(serve);
+  }
+  if (user_create->parsed()) {
+    return WithIdentity(user_options, [&](finsync::identity::IdentityService& identity) {
+      auto user = identity.CreateUser(email, user_name);
+      if (!user.ok()) return FailWith(user.error());
+      std::printf("%s\n", finsync::api::UserJson(user.value()).c_str());
+      return 0;
+    });
+  }
+  return WithIdentity(token_options, [&](finsync::identity::IdentityService& identity) {
+    auto user = identity.FindUserByEmail(token_user);
+    if (!user.ok()) return Fail("no user with email " + token_user);
+    int64_t user_id = user.value().id;
+    if (token_create->parsed()) {
+      finsync::identity::NewToken request;
+      request.name = token_name;
+      auto parsed_scopes = finsync::identity::ScopesFromText(scopes);
+      if (!parsed_scopes) return Fail("--scopes must be read, write or read,write");
+      request.scopes = *parsed_scopes;
+      if (!expires_at.empty()) {
+        auto parsed = finsync::domain::ParseTimestamp(expires_at);
+        if (!parsed.ok()) return Fail("--expires-at must be an RFC 3339 date-time");
+        request.expires_at_ms = parsed.timestamp.unix_time_ms();
+      }
+      auto created = identity.CreateToken(user_id, request);
+      if (!created.ok()) return FailWith(created.error());
+      std::printf("%s\n",
+                  finsync::api::TokenJson(created.value().token, &created.value().secret).c_str());
+      return 0;
+    }
+    if (token_list->parsed()) {
+      auto tokens = identity.ListTokens(user_id);
+      if (!tokens.ok()) return FailWith(tokens.error());
+      std::string out = "[";
+      for (size_t i = 0; i < tokens.value().size(); ++i) {
+        if (i > 0) out += ",";
+        out += finsync::api::TokenJson(tokens.value()[i], nullptr);
+      }
+      std::printf("%s]\n", out.c_str());
+      return 0;
+    }
+    Status revoked = identity.RevokeToken(user_id, token_id);
+    if (!revoked.ok()) return FailWith(revoked.error());
+    std::printf("{\"revoked\":%lld}\n", static_cast<long long>(token_id));
+    return 0;
+  });
+}
