@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Configures and builds one configuration: release (default) or asan (ASan + UBSan).
-# Usage: scripts/build.sh [release|asan] [ninja targets...]
+# Configures and builds one configuration: release (default), asan (ASan + UBSan), or fuzz
+# (clang-14 libFuzzer targets from tests/fuzz/).
+# Usage: scripts/build.sh [release|asan|fuzz] [ninja targets...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 config="${1:-release}"
@@ -8,7 +9,9 @@ shift || true
 case "$config" in
   release) flags=(-DCMAKE_BUILD_TYPE=Release) ;;
   asan) flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DFINSYNC_SANITIZE=ON) ;;
-  *) echo "unknown configuration $config (release or asan)" >&2; exit 2 ;;
+  fuzz) flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DFINSYNC_FUZZ=ON
+               -DCMAKE_CXX_COMPILER=clang++-14) ;;
+  *) echo "unknown configuration $config (release, asan or fuzz)" >&2; exit 2 ;;
 esac
 if [ ! -f "build/$config/build.ninja" ]; then
   cmake -G Ninja -S . -B "build/$config" "${flags[@]}" >/dev/null

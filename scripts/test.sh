@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds the release and the ASan+UBSan configurations, and runs
-# every test (unit tests and black-box API tests against the real server) in both.
+# every test (unit tests and black-box API tests against the real server) in both, then runs
+# each fuzz target for a short bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -15,4 +16,6 @@ for config in release asan; do
     status=1
   fi
 done
+echo "== fuzz targets (bounded smoke run)" >&2
+if ! scripts/fuzz.sh "${FINSYNC_FUZZ_SECONDS:-15}"; then status=1; fi
 exit $status

@@ -18,6 +18,9 @@ constexpr std::array<int64_t, kAmountExponentMax + 1> kPowersOfTen = [] {
 
 static_assert(kPowersOfTen[kAmountExponentMax] == 1'000'000'000'000'000'000);
 
+// Requires 0 <= exponent <= kAmountExponentMax, which every caller has already checked.
+int64_t PowerOfTen(int32_t exponent) { return kPowersOfTen[static_cast<size_t>(exponent)]; }
+
 constexpr int32_t kMilliunitsExponent = 3;
 
 bool IsValidExponent(int32_t exponent) {
@@ -96,8 +99,6 @@ class MinorUnitsAccumulator {
 // middle groups all have 3 digits (or all 2, Indian style), and the last group has 3.
 class DigitGroupChecker {
  public:
-  bool seen_separator() const { return seen_separator_; }
-
   bool CloseGroupAtSeparator(int32_t group_digits) {
     if (!seen_separator_) {
       seen_separator_ = true;
@@ -330,13 +331,13 @@ MilliunitsResult MinorToMilliunits(int64_t amount_minor, int32_t exponent) {
   if (!IsValidExponent(exponent)) return {MilliunitsError::kInvalidExponent, 0};
   if (exponent <= kMilliunitsExponent) {
     int64_t milliunits = 0;
-    const int64_t factor = kPowersOfTen[kMilliunitsExponent - exponent];
+    const int64_t factor = PowerOfTen(kMilliunitsExponent - exponent);
     if (__builtin_mul_overflow(amount_minor, factor, &milliunits)) {
       return {MilliunitsError::kOverflow, 0};
     }
     return {MilliunitsError::kNone, milliunits};
   }
-  const int64_t divisor = kPowersOfTen[exponent - kMilliunitsExponent];
+  const int64_t divisor = PowerOfTen(exponent - kMilliunitsExponent);
   if (amount_minor % divisor != 0) return {MilliunitsError::kNotRepresentable, 0};
   return {MilliunitsError::kNone, amount_minor / divisor};
 }
@@ -345,13 +346,13 @@ MilliunitsResult MilliunitsToMinor(int64_t amount_milliunits, int32_t exponent) 
   if (!IsValidExponent(exponent)) return {MilliunitsError::kInvalidExponent, 0};
   if (exponent >= kMilliunitsExponent) {
     int64_t minor = 0;
-    const int64_t factor = kPowersOfTen[exponent - kMilliunitsExponent];
+    const int64_t factor = PowerOfTen(exponent - kMilliunitsExponent);
     if (__builtin_mul_overflow(amount_milliunits, factor, &minor)) {
       return {MilliunitsError::kOverflow, 0};
     }
     return {MilliunitsError::kNone, minor};
   }
-  const int64_t divisor = kPowersOfTen[kMilliunitsExponent - exponent];
+  const int64_t divisor = PowerOfTen(kMilliunitsExponent - exponent);
   if (amount_milliunits % divisor != 0) return {MilliunitsError::kNotRepresentable, 0};
   return {MilliunitsError::kNone, amount_milliunits / divisor};
 }

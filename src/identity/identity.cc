@@ -72,19 +72,22 @@ std::string ScopesToText(uint32_t scopes) {
 
 std::optional<uint32_t> ScopesFromText(std::string_view text) {
   uint32_t scopes = 0;
-  while (!text.empty()) {
-    size_t comma = text.find(',');
-    std::string_view part = text.substr(0, comma);
-    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+  size_t start = 0;
+  while (true) {
+    size_t comma = text.find(',', start);
+    std::string_view part = text.substr(start, comma == std::string_view::npos
+                                                   ? std::string_view::npos
+                                                   : comma - start);
     if (part == "read") {
       scopes |= kScopeRead;
     } else if (part == "write") {
       scopes |= kScopeWrite;
     } else {
-      return std::nullopt;
+      return std::nullopt;  // Unknown or empty part ("", "read,", "admin").
     }
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
   }
-  if (scopes == 0) return std::nullopt;
   return scopes;
 }
 

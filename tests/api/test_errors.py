@@ -190,6 +190,11 @@ class ErrorsTest(harness.ServerTestCase):
             ("expires_at a number", {"name": "a", "scopes": ["read"],
                                      "expires_at": 1893456000}, {"expires_at"}),
             ("two fields wrong", {"name": "", "scopes": []}, {"name", "scopes"}),
+            ("long name and past expiry", {"name": "n" * 101, "scopes": ["read"],
+                                           "expires_at": "2001-01-01T00:00:00Z"},
+             {"name", "expires_at"}),
+            ("empty name and unparseable expiry", {"name": "", "scopes": ["read"],
+                                                   "expires_at": "soon"}, {"name", "expires_at"}),
         ]
         total_before = self.token_total()
         for label, body, fields in cases:

@@ -74,10 +74,6 @@ class LifecycleTest(unittest.TestCase):
                     with lock:
                         problems.append(f"{method} {path}: truncated body {error!r}")
                     break
-                except http.client.HTTPException as error:  # A garbled response.
-                    with lock:
-                        problems.append(f"{method} {path}: {error!r}")
-                    break
                 except CONNECTION_FAILURES:
                     with lock:
                         outcomes["refused"] += 1
@@ -86,6 +82,10 @@ class LifecycleTest(unittest.TestCase):
                         break
                     time.sleep(0.01)
                     continue
+                except http.client.HTTPException as error:  # A garbled response.
+                    with lock:
+                        problems.append(f"{method} {path}: {error!r}")
+                    break
                 expected = 201 if method == "POST" else 200
                 valid = response.status == expected and isinstance(response.body, dict) \
                     and isinstance(response.body.get("data"), dict)
