@@ -32,7 +32,7 @@ void WriteToken(json::Writer& writer, const identity::AccessToken& token) {
 }
 
 // Reads the create-token body into plain arguments; type errors become 422 field errors.
-Result<identity::NewToken> ParseNewToken(std::string_view body) {
+Result<identity::NewToken> ParseNewToken(std::string_view body, int64_t now_ms) {
   auto document = json::ParseObject(body);
   if (!document.ok()) return document.error();
   const rapidjson::Document& root = document.value();
@@ -81,7 +81,17 @@ Result<identity::NewToken> ParseNewToken(std::string_view body) {
       }
     }
   }
-  if (!invalid.field_errors.empty()) return invalid;
+  if (!invalid.field_errors.empty()) {
+    // Report every broken field at once: add rule violations of the fields that parsed.
+    for (auto& rule_error : identity::ValidateNewToken(request, now_ms)) {
+      bool already_reported = false;
+      for (const auto& type_error : invalid.field_errors) {
+        already_reported = already_reported || type_error.field == rule_error.field;
+      }
+      if (!already_reported) invalid.field_errors.push_back(std::move(rule_error));
+    }
+    return invalid;
+  }
   return request;
 }
 
@@ -123,7 +133,8 @@ void RegisterTokenRoutes(http::Router& router, ApiContext& context) {
              Authenticated(context, identity::kScopeWrite,
                            [&context](http::Request& request, http::Response& response,
                                       const identity::Principal& principal) {
-                             auto parsed = ParseNewToken(request.body);
+                             auto parsed =
+                                 ParseNewToken(request.body, context.clock.NowMilliseconds());
                              if (!parsed.ok()) {
                                return RespondError(request, response, parsed.error());
                              }

@@ -44,7 +44,9 @@ TEST(RouterTest, MatchesTable) {
     EXPECT_EQ(match.outcome, c.outcome);
     EXPECT_EQ(match.pattern, c.pattern);
     EXPECT_EQ(match.allow, c.allow);
-    if (c.outcome == O::kFound) EXPECT_EQ(match.params, c.params);
+    if (c.outcome == O::kFound) {
+      EXPECT_EQ(match.params, c.params);
+    }
   }
 }
 

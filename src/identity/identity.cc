@@ -142,20 +142,29 @@ Result<User> IdentityService::GetUser(int64_t user_id) {
   return *user;
 }
 
-Result<CreatedToken> IdentityService::CreateToken(int64_t user_id, const NewToken& request) {
-  Error invalid = Error::Of(ErrorCode::kValidationFailed, "The given data was invalid.");
-  if (request.name.empty()) invalid.field_errors.push_back({"name", "is required"});
+std::vector<FieldError> ValidateNewToken(const NewToken& request, int64_t now_ms) {
+  std::vector<FieldError> errors;
+  if (request.name.empty()) errors.push_back({"name", "is required"});
   if (request.name.size() > kTokenNameMax) {
-    invalid.field_errors.push_back({"name", "must be at most 100 characters"});
+    errors.push_back({"name", "must be at most 100 characters"});
   }
   if (request.scopes == 0 || (request.scopes & ~(kScopeRead | kScopeWrite)) != 0) {
-    invalid.field_errors.push_back({"scopes", "must be a non-empty subset of read, write"});
+    errors.push_back({"scopes", "must be a non-empty subset of read, write"});
   }
+  if (request.expires_at_ms && *request.expires_at_ms <= now_ms) {
+    errors.push_back({"expires_at", "must be in the future"});
+  }
+  return errors;
+}
+
+Result<CreatedToken> IdentityService::CreateToken(int64_t user_id, const NewToken& request) {
   int64_t now = clock_.NowMilliseconds();
-  if (request.expires_at_ms && *request.expires_at_ms <= now) {
-    invalid.field_errors.push_back({"expires_at", "must be in the future"});
+  auto field_errors = ValidateNewToken(request, now);
+  if (!field_errors.empty()) {
+    Error invalid = Error::Of(ErrorCode::kValidationFailed, "The given data was invalid.");
+    invalid.field_errors = std::move(field_errors);
+    return invalid;
   }
-  if (!invalid.field_errors.empty()) return invalid;
 
   CreatedToken created;
   created.secret = std::string(TokenPrefixFor(mode_)) + crypto::RandomBase62(kSecretRandomLength);

@@ -64,6 +64,9 @@ struct NewToken {
 };
 
 inline constexpr size_t kTokenNameMax = 100;
+// The rules a new token must satisfy, one entry per broken rule (fields: name, scopes,
+// expires_at). Shared by the service and by request parsing, which adds type errors.
+std::vector<FieldError> ValidateNewToken(const NewToken& request, int64_t now_ms);
 inline constexpr size_t kUserNameMax = 200;
 inline constexpr size_t kEmailMax = 254;
 
