@@ -144,7 +144,8 @@ Result<User> IdentityService::GetUser(int64_t user_id) {
 
 std::vector<FieldError> ValidateNewToken(const NewToken& request, int64_t now_ms) {
   std::vector<FieldError> errors;
-  if (request.name.empty()) errors.push_back({"name", "is required"});
+  bool blank = request.name.find_first_not_of(" \t\r\n") == std::string::npos;
+  if (blank) errors.push_back({"name", "is required"});
   if (request.name.size() > kTokenNameMax) {
     errors.push_back({"name", "must be at most 100 characters"});
   }

@@ -28,6 +28,134 @@ CREATE TABLE access_tokens (
 );
 CREATE INDEX access_tokens_by_user ON access_tokens(user_id, id);
 )sql"},
+    {2, "bank_data", R"sql(
+ALTER TABLE users ADD COLUMN retention_days INTEGER;
+CREATE TABLE bank_connections (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  bank_id INTEGER NOT NULL,
+  institution_id TEXT NOT NULL,
+  integrator TEXT NOT NULL,
+  consent_reference TEXT,
+  status TEXT NOT NULL,
+  status_message TEXT NOT NULL DEFAULT '',
+  enabled INTEGER NOT NULL DEFAULT 1,
+  sync_balances INTEGER NOT NULL DEFAULT 1,
+  max_historical_days INTEGER NOT NULL,
+  access_valid_for_days INTEGER NOT NULL,
+  consent_expires_at INTEGER,
+  auth_url TEXT,
+  sandbox_options TEXT NOT NULL DEFAULT '{}',
+  health_status TEXT NOT NULL DEFAULT 'HEALTHY',
+  health_message TEXT NOT NULL DEFAULT '',
+  failure_count INTEGER NOT NULL DEFAULT 0,
+  last_attempt_at INTEGER,
+  accounts_last_synced_at INTEGER,
+  consent_warning_sent_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX bank_connections_by_user ON bank_connections(user_id, id);
+CREATE UNIQUE INDEX bank_connections_by_consent ON bank_connections(integrator, consent_reference);
+CREATE TABLE bank_accounts (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  bank_connection_id INTEGER NOT NULL REFERENCES bank_connections(id) ON DELETE CASCADE,
+  integrator_id TEXT NOT NULL,
+  name TEXT NOT NULL DEFAULT '',
+  display_name TEXT,
+  iban TEXT NOT NULL DEFAULT '',
+  bban TEXT NOT NULL DEFAULT '',
+  owner_name TEXT NOT NULL DEFAULT '',
+  currency TEXT NOT NULL,
+  product_name TEXT NOT NULL DEFAULT '',
+  details TEXT NOT NULL DEFAULT '',
+  generated_payee TEXT NOT NULL DEFAULT 'AUTO',
+  generated_description TEXT NOT NULL DEFAULT 'AUTO',
+  generated_date TEXT NOT NULL DEFAULT 'AUTO',
+  sync_start_date TEXT,
+  sync_auto INTEGER NOT NULL DEFAULT 1,
+  sync_pending_transactions INTEGER NOT NULL DEFAULT 1,
+  sync_balances INTEGER NOT NULL DEFAULT 1,
+  sync_frequency_in_minutes INTEGER NOT NULL DEFAULT 360,
+  fields_for_duplicate_filtering TEXT NOT NULL,
+  health_status TEXT NOT NULL DEFAULT 'HEALTHY',
+  health_message TEXT NOT NULL DEFAULT '',
+  failure_count INTEGER NOT NULL DEFAULT 0,
+  last_attempt_at INTEGER,
+  details_last_synced_at INTEGER,
+  transactions_last_synced_at INTEGER,
+  balances_last_synced_at INTEGER,
+  last_manual_sync_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (bank_connection_id, integrator_id)
+);
+CREATE INDEX bank_accounts_by_user ON bank_accounts(user_id, id);
+CREATE TABLE bank_balances (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  bank_account_id INTEGER NOT NULL REFERENCES bank_accounts(id) ON DELETE CASCADE,
+  balance_type TEXT NOT NULL,
+  amount_minor INTEGER NOT NULL,
+  currency TEXT NOT NULL,
+  reference_date TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (bank_account_id, balance_type, reference_date)
+);
+CREATE INDEX bank_balances_by_user ON bank_balances(user_id, bank_account_id, id);
+CREATE TABLE bank_transactions (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  bank_account_id INTEGER NOT NULL REFERENCES bank_accounts(id) ON DELETE CASCADE,
+  status TEXT NOT NULL,
+  transaction_id TEXT,
+  internal_transaction_id TEXT,
+  entry_reference TEXT,
+  booking_date TEXT,
+  value_date TEXT,
+  booking_datetime INTEGER,
+  value_datetime INTEGER,
+  amount_minor INTEGER NOT NULL,
+  currency TEXT NOT NULL,
+  creditor_name TEXT NOT NULL DEFAULT '',
+  creditor_iban TEXT NOT NULL DEFAULT '',
+  creditor_account_other TEXT NOT NULL DEFAULT '',
+  debtor_name TEXT NOT NULL DEFAULT '',
+  debtor_iban TEXT NOT NULL DEFAULT '',
+  debtor_account_other TEXT NOT NULL DEFAULT '',
+  remittance_unstructured TEXT NOT NULL DEFAULT '',
+  remittance_structured TEXT NOT NULL DEFAULT '',
+  additional_information TEXT NOT NULL DEFAULT '',
+  bank_transaction_code TEXT NOT NULL DEFAULT '',
+  merchant_category_code TEXT NOT NULL DEFAULT '',
+  generated_payee TEXT NOT NULL DEFAULT '',
+  generated_description TEXT NOT NULL DEFAULT '',
+  generated_date TEXT NOT NULL,
+  source TEXT NOT NULL,
+  raw_payload TEXT NOT NULL DEFAULT '{}',
+  content_key TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX bank_transactions_by_date ON bank_transactions(user_id, generated_date, id);
+CREATE INDEX bank_transactions_by_account_date
+  ON bank_transactions(bank_account_id, generated_date, id);
+CREATE UNIQUE INDEX bank_transactions_by_source_id
+  ON bank_transactions(bank_account_id, transaction_id) WHERE transaction_id IS NOT NULL;
+CREATE INDEX bank_transactions_by_content ON bank_transactions(bank_account_id, content_key);
+CREATE TABLE transaction_changes (
+  seq INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL,
+  bank_transaction_id INTEGER NOT NULL,
+  bank_account_id INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX transaction_changes_by_user ON transaction_changes(user_id, seq);
+)sql"},
 };
 
 }  // namespace
