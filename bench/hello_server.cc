@@ -38,8 +38,7 @@ int main(int argc, char** argv) {
   finsync::http::ServerOptions options;
   CLI::App cli{"hello_server: the bare Beast ceiling for bench/http_load.sh"};
   cli.add_option("--host", options.host, "Address to listen on")->capture_default_str();
-  cli.add_option("--port", options.port, "Port to listen on (0 picks one)")
-      ->capture_default_str();
+  cli.add_option("--port", options.port, "Port to listen on (0 picks one)")->capture_default_str();
   cli.add_option("--threads", options.thread_count, "Worker threads (0: one per core)")
       ->capture_default_str();
   CLI11_PARSE(cli, argc, argv);

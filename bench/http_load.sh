@@ -105,7 +105,10 @@ expect_status() {
 
 finsync_token="$(make_store "$work_dir/finsync.db")"
 logged_token="$(make_store "$work_dir/finsync_logged.db")"
-[ -n "$finsync_token" ] && [ -n "$logged_token" ] || { echo "no token created" >&2; exit 1; }
+if [ -z "$finsync_token" ] || [ -z "$logged_token" ]; then
+  echo "finsync token create printed no token" >&2
+  exit 1
+fi
 
 start_server hello "$hello_bin" --host 127.0.0.1 --port 0 --threads "$server_threads"
 hello_url="http://127.0.0.1:$started_port/hello"
@@ -152,7 +155,7 @@ load() {
   result="$result $(awk -v ticks=$((ticks_after - ticks_before)) -v hz="$clock_ticks_per_second" \
     -v line="$result" 'BEGIN { match(line, /requests=[0-9]+/)
       requests = substr(line, RSTART + 9, RLENGTH - 9)
-      printf "server_cpu_us=%.1f", requests > 0 ? ticks * 1e6 / hz / requests : 0 }')"
+      printf "server_cpu_us=%.1f", (requests > 0 ? ticks * 1e6 / hz / requests : 0) }')"
   [ "$label" = warmup ] || printf '%s\n' "$result" >>"$work_dir/$name.results"
   echo "$label $name: ${result#BENCH_RESULT }" >&2
 }
@@ -168,7 +171,8 @@ done
 median() {
   local name="$1" key="$2"
   sed -n "s/.* $key=\([0-9.]*\).*/\1/p" "$work_dir/$name.results" | sort -g |
-    awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+    awk '{ v[NR] = $1 }
+         END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 # Prints the sum of field KEY over a server's result lines.
@@ -181,7 +185,7 @@ total() {
 per_round() {
   paste -d ' ' <(sed -n 's/.* rps=\([0-9.]*\).*/\1/p' "$work_dir/$1.results") \
     <(sed -n 's/.* rps=\([0-9.]*\).*/\1/p' "$work_dir/hello.results") |
-    awk '{ printf "%s%.0f (%.0f%%)", NR > 1 ? ", " : "", $1, 100 * $1 / $2 }'
+    awk '{ printf "%s%.0f (%.0f%%)", (NR > 1 ? ", " : ""), $1, 100 * $1 / $2 }'
 }
 
 declare -A labels=(
@@ -194,7 +198,9 @@ declare -A endpoints=([hello]='GET /hello' [finsync]='GET /api/v1/user (Bearer)'
 ceiling_rps="$(median hello rps)"
 
 echo
-echo "wrk -t$wrk_threads -c$connections -d$duration --latency, $server_threads server threads," \
+echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores," \
+  "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1);" \
+  "wrk -t$wrk_threads -c$connections -d$duration --latency, $server_threads server threads," \
   "median of $rounds rounds"
 echo
 echo "| Server | Endpoint | Requests/s | p50 | p99 | % of ceiling | Server CPU per request |" \

@@ -43,9 +43,9 @@ class IngestTest : public ::testing::Test {
                           {});
                       account_.user_id = user.value()[0].Int(0);
                       auto connection = c.Query(
-                          "INSERT INTO bank_connections (user_id, bank_id, institution_id, "
+                          "INSERT INTO bank_connections (user_id, institution_id, "
                           "integrator, status, max_historical_days, access_valid_for_days, "
-                          "created_at, updated_at) VALUES (?, 1, 'X', 'SANDBOX', 'LN', 90, 90, "
+                          "created_at, updated_at) VALUES (?, 'X', 'SANDBOX', 'LN', 90, 90, "
                           "0, 0) RETURNING id",
                           {account_.user_id});
                       auto bank_account = c.Query(

@@ -33,7 +33,6 @@ ALTER TABLE users ADD COLUMN retention_days INTEGER;
 CREATE TABLE bank_connections (
   id INTEGER PRIMARY KEY,
   user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-  bank_id INTEGER NOT NULL,
   institution_id TEXT NOT NULL,
   integrator TEXT NOT NULL,
   consent_reference TEXT,
