@@ -1,14 +1,11 @@
 #include "app/application.h"
 
-#include <spdlog/async.h>
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <thread>
 
 #include "api/api.h"
+#include "app/access_log.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "http/metrics.h"
@@ -33,20 +30,6 @@ bool IsJsonContentType(std::string_view content_type) {
   return true;
 }
 
-std::shared_ptr<spdlog::logger> MakeAccessLogger(const std::string& destination) {
-  if (destination == "off") return nullptr;
-  spdlog::init_thread_pool(16384, 1);
-  std::shared_ptr<spdlog::logger> logger;
-  if (destination == "stdout") {
-    logger = spdlog::create_async<spdlog::sinks::stdout_sink_mt>("access");
-  } else {
-    logger = spdlog::create_async<spdlog::sinks::basic_file_sink_mt>("access", destination);
-  }
-  logger->set_pattern("%v");
-  logger->flush_on(spdlog::level::warn);
-  return logger;
-}
-
 }  // namespace
 
 struct Application::State {
@@ -56,7 +39,7 @@ struct Application::State {
   http::Metrics metrics;
   http::Router router;
   std::unique_ptr<api::ApiContext> context;
-  std::shared_ptr<spdlog::logger> access_logger;
+  std::unique_ptr<AccessLog> access_logger;
   std::unique_ptr<http::Server> server;
   std::string demo_email;
   std::string demo_token;
@@ -116,7 +99,7 @@ void Application::State::Observe(const http::Request& request, const http::Respo
   line.Field("remote", request.remote_address);
   if (request.principal_user_id != 0) line.Field("user_id", request.principal_user_id);
   line.EndObject();
-  access_logger->info(line.str());
+  access_logger->Write(line.str());
 }
 
 Application::Application(ServeOptions options) : state_(std::make_unique<State>()) {
@@ -145,7 +128,11 @@ Status Application::Start() {
     if (!demo.ok()) return demo;
   }
   api::RegisterRoutes(state_->router, *state_->context);
-  state_->access_logger = MakeAccessLogger(options.access_log);
+  if (options.access_log != "off") {
+    auto access_log = AccessLog::Open(options.access_log);
+    if (!access_log.ok()) return access_log.error();
+    state_->access_logger = std::move(access_log.value());
+  }
   State* state = state_.get();
   state_->server = std::make_unique<http::Server>(
       options.server,
@@ -180,7 +167,7 @@ uint16_t Application::port() const { return state_->server ? state_->server->por
 void Application::Stop() {
   if (state_->server) state_->server->Stop();
   state_->server.reset();
-  if (state_->access_logger) state_->access_logger->flush();
+  if (state_->access_logger) state_->access_logger->Flush();
   state_->database.reset();
 }
 

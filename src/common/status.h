@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cassert>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <variant>
@@ -38,6 +39,7 @@ struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string detail;
   std::vector<FieldError> field_errors;
+  int64_t retry_after_seconds = 0;  // For kTooManyRequests: when to try again.
 
   static Error Of(ErrorCode code, std::string detail) { return Error{code, std::move(detail), {}}; }
 };

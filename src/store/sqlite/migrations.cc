@@ -155,6 +155,38 @@ CREATE TABLE transaction_changes (
 );
 CREATE INDEX transaction_changes_by_user ON transaction_changes(user_id, seq);
 )sql"},
+    // The durable job queue (src/jobs). A live job (queued or running) has no finished_at_ms;
+    // the partial unique index lets one live job per user hold a dedupe key, and the key is
+    // free again once the job finishes. A running job always holds a lease.
+    {3, "jobs", R"sql(
+CREATE TABLE jobs (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  dedupe_key TEXT,
+  state TEXT NOT NULL
+    CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+  run_at_ms INTEGER NOT NULL,
+  attempts INTEGER NOT NULL CHECK (attempts >= 0),
+  max_attempts INTEGER NOT NULL CHECK (max_attempts >= 1),
+  last_error TEXT,
+  lease_owner TEXT,
+  lease_expires_at_ms INTEGER,
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  finished_at_ms INTEGER,
+  CHECK ((state IN ('queued', 'running')) = (finished_at_ms IS NULL)),
+  CHECK ((state = 'running') = (lease_expires_at_ms IS NOT NULL AND lease_owner IS NOT NULL))
+);
+CREATE UNIQUE INDEX jobs_live_dedupe ON jobs(user_id, dedupe_key)
+  WHERE dedupe_key IS NOT NULL AND finished_at_ms IS NULL;
+CREATE INDEX jobs_queued_due ON jobs(run_at_ms) WHERE state = 'queued';
+CREATE INDEX jobs_running_leases ON jobs(lease_expires_at_ms) WHERE state = 'running';
+CREATE INDEX jobs_by_user ON jobs(user_id, id);
+CREATE INDEX jobs_by_user_kind ON jobs(user_id, kind, id);
+CREATE INDEX jobs_finished ON jobs(finished_at_ms) WHERE finished_at_ms IS NOT NULL;
+)sql"},
 };
 
 }  // namespace

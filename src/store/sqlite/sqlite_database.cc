@@ -208,14 +208,16 @@ class SqliteDatabase final : public Database {
 
   Status Read(const Work& work) override {
     SqliteConnection* reader = AcquireReader();
-    Status status = reader->ExecScript("BEGIN");
+    // BEGIN and COMMIT go through the statement cache: parsing them per request showed up as
+    // 6% of server CPU in the authenticated-GET benchmark.
+    Status status = reader->Execute("BEGIN", {}).status();
     if (status.ok()) {
       try {
         status = work(*reader);
       } catch (const std::exception& exception) {
         status = Error::Of(ErrorCode::kInternal, exception.what());
       }
-      (void)reader->ExecScript("COMMIT");
+      (void)reader->Execute("COMMIT", {});
     }
     ReleaseReader(reader);
     return status;
@@ -306,15 +308,15 @@ class SqliteDatabase final : public Database {
   }
 
   Status RunInSavepoint(const Work& work) {
-    Status status = writer_->ExecScript("SAVEPOINT job");
+    Status status = writer_->Execute("SAVEPOINT job", {}).status();
     if (!status.ok()) return status;
     try {
       status = work(*writer_);
     } catch (const std::exception& exception) {
       status = Error::Of(ErrorCode::kInternal, exception.what());
     }
-    if (!status.ok()) (void)writer_->ExecScript("ROLLBACK TO job");
-    (void)writer_->ExecScript("RELEASE job");
+    if (!status.ok()) (void)writer_->Execute("ROLLBACK TO job", {});
+    (void)writer_->Execute("RELEASE job", {});
     return status;
   }
 
