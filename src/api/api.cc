@@ -27,6 +27,9 @@ void RespondError(const http::Request& request, http::Response& response, const 
     return;
   }
   http::RenderProblem(error, request.request_id, request.path, response);
+  if (error.code == ErrorCode::kTooManyRequests && error.retry_after_seconds > 0) {
+    response.SetHeader("Retry-After", std::to_string(error.retry_after_seconds));
+  }
   if (error.code == ErrorCode::kUnauthenticated) {
     response.SetHeader("WWW-Authenticate", "Bearer realm=\"finsync\"");
   }
