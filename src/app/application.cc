@@ -1,6 +1,8 @@
 #include "app/application.h"
 
 
+#include <spdlog/spdlog.h>
+
 #include <cstdio>
 #include <thread>
 
@@ -11,7 +13,17 @@
 #include "http/metrics.h"
 #include "http/problem.h"
 #include "http/router.h"
+#include "api/banks_api.h"
+#include "api/sandbox_page.h"
+#include "ingest/ingest.h"
+#include "jobs/job_queue.h"
+#include "jobs/worker.h"
+#include "sources/catalog.h"
+#include "sources/sandbox/sandbox_source.h"
 #include "store/database.h"
+#include "sync/bank_data.h"
+#include "sync/sandbox_support.h"
+#include "sync/scheduler.h"
 
 namespace finsync::app {
 
@@ -39,6 +51,14 @@ struct Application::State {
   http::Metrics metrics;
   http::Router router;
   std::unique_ptr<api::ApiContext> context;
+  std::unique_ptr<sync::DatabaseSandboxConsentStore> sandbox_consents;
+  std::unique_ptr<sources::sandbox::SandboxSource> sandbox;
+  std::unique_ptr<sync::SandboxSimulator> sandbox_simulator;
+  std::unique_ptr<ingest::Pipeline> pipeline;
+  std::unique_ptr<sync::BankDataService> bank_data;
+  std::unique_ptr<jobs::JobQueue> job_queue;
+  std::unique_ptr<jobs::Workers> workers;
+  std::unique_ptr<sync::SyncScheduler> scheduler;
   std::unique_ptr<AccessLog> access_logger;
   std::unique_ptr<http::Server> server;
   std::string demo_email;
@@ -127,7 +147,11 @@ Status Application::Start() {
     Status demo = CreateDemoToken();
     if (!demo.ok()) return demo;
   }
+  Status banking = StartBanking();
+  if (!banking.ok()) return banking;
   api::RegisterRoutes(state_->router, *state_->context);
+  api::RegisterBankRoutes(state_->router, *state_->context, *state_->bank_data);
+  api::RegisterSandboxPage(state_->router, *state_->context, *state_->bank_data);
   if (options.access_log != "off") {
     auto access_log = AccessLog::Open(options.access_log);
     if (!access_log.ok()) return access_log.error();
@@ -143,6 +167,46 @@ Status Application::Start() {
         state->Observe(request, response);
       });
   return state_->server->Start();
+}
+
+// The sync layer: the sandbox bank (consents kept in the store), ingest, the bank data
+// service, and the durable job workers that run scheduled syncs.
+Status Application::StartBanking() {
+  State& s = *state_;
+  const Clock& clock = SystemClock::Instance();
+  std::string public_url = s.options.public_url;
+  if (public_url.empty()) {
+    public_url = "http://" + s.options.server.host + ":" + std::to_string(s.options.server.port);
+  }
+  while (!public_url.empty() && public_url.back() == '/') public_url.pop_back();
+  s.sandbox_consents = std::make_unique<sync::DatabaseSandboxConsentStore>(*s.database);
+  sources::sandbox::SandboxOptions sandbox_options;
+  sandbox_options.consent_page_url = public_url + "/sandbox/consents/";
+  s.sandbox = std::make_unique<sources::sandbox::SandboxSource>(sandbox_options,
+                                                                *s.sandbox_consents);
+  s.sandbox_simulator = std::make_unique<sync::SandboxSimulator>(*s.sandbox, clock);
+  s.pipeline = std::make_unique<ingest::Pipeline>(*s.database, clock);
+  sync::SourceRegistry sources;
+  sources["SANDBOX"] = sync::SourceEntry{s.sandbox.get(), s.sandbox_simulator.get()};
+  s.bank_data = std::make_unique<sync::BankDataService>(
+      *s.database, clock, sources::Catalog::BuiltIn(), std::move(sources), *s.pipeline);
+  s.job_queue = std::make_unique<jobs::JobQueue>(*s.database, clock);
+  jobs::WorkerOptions worker_options;
+  worker_options.thread_count = std::max(1, s.options.job_worker_count);
+  s.workers = std::make_unique<jobs::Workers>(*s.job_queue, clock, worker_options);
+  s.scheduler = std::make_unique<sync::SyncScheduler>(*s.bank_data, *s.job_queue, clock);
+  sync::SyncScheduler* scheduler = s.scheduler.get();
+  s.bank_data->SetAccountListener([scheduler](int64_t user_id, int64_t account_id) {
+    Status scheduled = scheduler->ScheduleAccount(user_id, account_id);
+    if (!scheduled.ok()) {
+      spdlog::error("cannot schedule sync of account {}: {}", account_id,
+                    scheduled.error().detail);
+    }
+  });
+  s.scheduler->RegisterHandlers(*s.workers);
+  Status ensured = s.scheduler->EnsureScheduled();
+  if (!ensured.ok()) return ensured;
+  return s.workers->Start();
 }
 
 Status Application::CreateDemoToken() {
@@ -167,6 +231,8 @@ uint16_t Application::port() const { return state_->server ? state_->server->por
 void Application::Stop() {
   if (state_->server) state_->server->Stop();
   state_->server.reset();
+  if (state_->workers) (void)state_->workers->Stop();
+  state_->workers.reset();
   if (state_->access_logger) state_->access_logger->Flush();
   state_->database.reset();
 }

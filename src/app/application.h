@@ -18,6 +18,10 @@ struct ServeOptions {
   identity::Mode mode = identity::Mode::kSandbox;
   int reader_count = 0;  // 0: thread count + 1.
   bool demo = false;     // Create a demo user and print a fresh token at start-up.
+  int job_worker_count = 2;  // Threads running durable jobs (syncs, clean-up).
+  // The URL users reach this server at, for links such as the sandbox consent page.
+  // Default: http://<host>:<port>.
+  std::string public_url;
 };
 
 class Application {
@@ -39,6 +43,7 @@ class Application {
 
  private:
   Status CreateDemoToken();
+  Status StartBanking();
 
   struct State;
   std::unique_ptr<State> state_;

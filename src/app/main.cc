@@ -135,6 +135,12 @@ int main(int argc, char** argv) {
   serve_command->add_option("--mode", mode, "sandbox or production")
       ->envname("FINSYNC_MODE")->check(CLI::IsMember({"sandbox", "production"}))
       ->capture_default_str();
+  serve_command->add_option("--job-workers", serve.job_worker_count,
+                            "Threads running durable jobs (scheduled syncs, clean-up)")
+      ->envname("FINSYNC_JOB_WORKERS")->capture_default_str();
+  serve_command->add_option("--public-url", serve.public_url,
+                            "URL users reach this server at (default http://HOST:PORT)")
+      ->envname("FINSYNC_PUBLIC_URL");
   serve_command->add_flag("--demo", serve.demo,
                           "Create a demo user and print a new access token at start-up")
       ->envname("FINSYNC_DEMO");

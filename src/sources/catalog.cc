@@ -4,6 +4,7 @@
 #include <array>
 #include <cassert>
 #include <set>
+#include <tuple>
 
 #include "sources/sandbox/bank_profiles.h"
 

@@ -446,6 +446,11 @@ Result<BankConnection> BankDataService::RefreshConnection(int64_t user_id,
     if (!refreshed.ok()) return refreshed.error();
     Status created = CreateAccounts(refreshed.value(), *entry.value().source);
     if (!created.ok()) return created.error();
+    if (account_listener_) {
+      auto accounts = ListAccounts(user_id, connection_id);
+      if (!accounts.ok()) return accounts.error();
+      for (const auto& account : accounts.value()) account_listener_(user_id, account.id);
+    }
   }
   return GetConnection(user_id, connection_id);
 }
@@ -555,6 +560,7 @@ Result<BankAccount> BankDataService::UpdateAccount(int64_t user_id, int64_t acco
         .status();
   });
   if (!status.ok()) return status.error();
+  if (account_listener_ && s.sync_auto) account_listener_(user_id, account_id);
   return GetAccount(user_id, account_id);
 }
 

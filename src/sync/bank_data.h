@@ -67,6 +67,9 @@ struct SyncReport {
 
 // Called after each account sync with what changed, for events and deliveries.
 using SyncListener = std::function<void(const BankAccount&, const SyncReport&)>;
+// Called when an account is created or its sync settings change (user_id, account_id), so
+// the scheduler can plan its syncs.
+using AccountListener = std::function<void(int64_t, int64_t)>;
 
 class BankDataService {
  public:
@@ -123,6 +126,7 @@ class BankDataService {
 
   void SetRuleStage(ingest::RuleStage* rules) { rules_ = rules; }
   void SetSyncListener(SyncListener listener) { listener_ = std::move(listener); }
+  void SetAccountListener(AccountListener listener) { account_listener_ = std::move(listener); }
 
  private:
   Result<SourceEntry> SourceFor(std::string_view integrator);
@@ -139,6 +143,7 @@ class BankDataService {
   ingest::Pipeline& pipeline_;
   ingest::RuleStage* rules_ = nullptr;
   SyncListener listener_;
+  AccountListener account_listener_;
 };
 
 }  // namespace finsync::sync

@@ -154,6 +154,22 @@ CREATE TABLE transaction_changes (
   created_at INTEGER NOT NULL
 );
 CREATE INDEX transaction_changes_by_user ON transaction_changes(user_id, seq);
+CREATE TABLE sandbox_consents (
+  consent_reference TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL,
+  institution_id TEXT NOT NULL,
+  caller_reference TEXT NOT NULL,
+  redirect_url TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  linked_at INTEGER,
+  max_historical_days INTEGER NOT NULL,
+  access_valid_for_days INTEGER NOT NULL,
+  seed INTEGER NOT NULL,
+  account_count INTEGER NOT NULL,
+  daily_transactions_min INTEGER NOT NULL,
+  daily_transactions_max INTEGER NOT NULL
+);
 )sql"},
     // The durable job queue (src/jobs). A live job (queued or running) has no finished_at_ms;
     // the partial unique index lets one live job per user hold a dedupe key, and the key is
