@@ -1,5 +1,8 @@
 #include "api/api.h"
 
+#include "api/idempotency.h"
+#include "api/transactions_api.h"
+
 #include <charconv>
 
 #include "domain/date.h"
@@ -13,6 +16,7 @@ void RegisterRoutes(http::Router& router, ApiContext& context) {
   RegisterOperationsRoutes(router, context);
   RegisterUserRoutes(router, context);
   RegisterTokenRoutes(router, context);
+  RegisterTransactionRoutes(router, context);
 }
 
 void RespondError(const http::Request& request, http::Response& response, const Error& error) {
@@ -80,7 +84,38 @@ http::Handler Authenticated(ApiContext& context, uint32_t required_scope,
     }
     request.principal_user_id = who.user.id;
     request.principal_token_id = who.token.id;
-    handler(request, response, who);
+    bool mutating = request.method != "GET" && request.method != "HEAD";
+    if (context.rate_limiter != nullptr) {
+      const RateLimits& limits = context.rate_limits;
+      bool sync_route = request.method == "POST" &&
+                        (request.route.ends_with("/sync") || request.route.ends_with("/retry") ||
+                         request.route.find("/retry") != std::string::npos);
+      const http::RateLimitPolicy& policy =
+          sync_route ? limits.sync : (mutating ? limits.write : limits.read);
+      auto decision = context.rate_limiter->Take("token:" + std::to_string(who.token.id),
+                                                 policy, context.clock.NowMilliseconds());
+      if (!decision.allowed) {
+        Error limited = Error::Of(ErrorCode::kTooManyRequests,
+                                  "Rate limit of " + std::to_string(policy.limit) + " " +
+                                      policy.name + " requests per " +
+                                      std::to_string(policy.window_seconds) +
+                                      " seconds exceeded for this token.");
+        limited.retry_after_seconds = decision.retry_after_seconds;
+        RespondError(request, response, limited);
+      }
+      response.SetHeader("RateLimit-Policy", http::RateLimitPolicyHeader(policy));
+      response.SetHeader("RateLimit", http::RateLimitHeader(policy, decision));
+      if (!decision.allowed) return;
+    }
+    auto key = request.Header("idempotency-key");
+    if (!mutating || !key || context.idempotency == nullptr) {
+      return handler(request, response, who);
+    }
+    // Rate-limit headers describe this request, not the stored one: keep them on replays.
+    http::Headers limit_headers = response.headers;
+    context.idempotency->Run(request, response, who.user.id, who.token.id, *key,
+                             [&] { handler(request, response, who); });
+    for (auto& [name, value] : limit_headers) response.SetHeader(name, value);
   };
 }
 

@@ -11,17 +11,31 @@
 #include "common/status.h"
 #include "http/message.h"
 #include "http/metrics.h"
+#include "http/rate_limiter.h"
 #include "http/router.h"
 #include "identity/identity.h"
 #include "store/database.h"
 
 namespace finsync::api {
 
+class IdempotencyService;
+
+// Per-token limits by route class: reads (GET), writes, and sync triggers (POST .../sync,
+// .../retry), which start work at banks and destinations.
+struct RateLimits {
+  http::RateLimitPolicy read{"read", 600, 60};
+  http::RateLimitPolicy write{"write", 120, 60};
+  http::RateLimitPolicy sync{"sync", 10, 60};
+};
+
 struct ApiContext {
   store::Database& database;
   identity::IdentityService& identity;
   http::Metrics& metrics;
   const Clock& clock;
+  IdempotencyService* idempotency = nullptr;  // Null: Idempotency-Key is ignored.
+  http::RateLimiter* rate_limiter = nullptr;  // Null: no rate limits.
+  RateLimits rate_limits;
 };
 
 // Registers every route of the API on `router`.
@@ -32,7 +46,9 @@ void RespondError(const http::Request& request, http::Response& response, const 
 
 using AuthenticatedHandler =
     std::function<void(http::Request&, http::Response&, const identity::Principal&)>;
-// Wraps a handler so it runs only for a valid bearer token holding `required_scope`.
+// Wraps a handler so it runs only for a valid bearer token holding `required_scope`, within
+// the token's rate limit (RateLimit headers on every answer, 429 beyond), and, for mutating
+// methods with an Idempotency-Key header, at most once per key (see idempotency.h).
 http::Handler Authenticated(ApiContext& context, uint32_t required_scope,
                             AuthenticatedHandler handler);
 

@@ -143,13 +143,24 @@ void RegisterTokenRoutes(http::Router& router, ApiContext& context) {
                              if (!created.ok()) {
                                return RespondError(request, response, created.error());
                              }
-                             json::Writer writer;
-                             writer.StartObject().Field("message", "Token created.");
-                             writer.Key("data");
-                             WriteToken(writer, created.value().token);
-                             writer.Field("token", created.value().secret);
-                             writer.EndObject().EndObject();
-                             response.Json(201, writer.str());
+                             auto render = [&](const std::string* secret) {
+                               json::Writer writer;
+                               writer.StartObject().Field("message", "Token created.");
+                               writer.Key("data");
+                               WriteToken(writer, created.value().token);
+                               writer.Key("token");
+                               if (secret) {
+                                 writer.String(*secret);
+                               } else {
+                                 writer.Null();
+                               }
+                               writer.EndObject().EndObject();
+                               return writer.str();
+                             };
+                             response.Json(201, render(&created.value().secret));
+                             // A replay shows the same token without its secret: the secret
+                             // is shown once and never stored.
+                             response.body_for_replay = render(nullptr);
                            }));
 
   router.Add("DELETE", "/api/v1/tokens/{id}",

@@ -14,6 +14,8 @@
 #include "http/problem.h"
 #include "http/router.h"
 #include "api/banks_api.h"
+#include "api/idempotency.h"
+#include "http/rate_limiter.h"
 #include "api/sandbox_page.h"
 #include "ingest/ingest.h"
 #include "jobs/job_queue.h"
@@ -51,6 +53,8 @@ struct Application::State {
   http::Metrics metrics;
   http::Router router;
   std::unique_ptr<api::ApiContext> context;
+  std::unique_ptr<api::IdempotencyService> idempotency;
+  http::RateLimiter rate_limiter;
   std::unique_ptr<sync::DatabaseSandboxConsentStore> sandbox_consents;
   std::unique_ptr<sources::sandbox::SandboxSource> sandbox;
   std::unique_ptr<sync::SandboxSimulator> sandbox_simulator;
@@ -142,7 +146,17 @@ Status Application::Start() {
       *state_->database, SystemClock::Instance(), options.mode);
   state_->context = std::make_unique<api::ApiContext>(
       api::ApiContext{*state_->database, *state_->identity, state_->metrics,
-                      SystemClock::Instance()});
+                      SystemClock::Instance(), nullptr, nullptr, api::RateLimits{}});
+  api::IdempotencyOptions idempotency_options;
+  idempotency_options.retention_ms = options.idempotency_retention_days * 86'400'000;
+  idempotency_options.wait_ms = options.idempotency_wait_ms;
+  state_->idempotency = std::make_unique<api::IdempotencyService>(
+      *state_->database, SystemClock::Instance(), idempotency_options);
+  state_->context->idempotency = state_->idempotency.get();
+  state_->context->rate_limiter = &state_->rate_limiter;
+  state_->context->rate_limits.read.limit = options.rate_limit_read_per_minute;
+  state_->context->rate_limits.write.limit = options.rate_limit_write_per_minute;
+  state_->context->rate_limits.sync.limit = options.rate_limit_sync_per_minute;
   if (options.demo) {
     Status demo = CreateDemoToken();
     if (!demo.ok()) return demo;
@@ -204,6 +218,17 @@ Status Application::StartBanking() {
     }
   });
   s.scheduler->RegisterHandlers(*s.workers);
+  api::IdempotencyService* idempotency = s.idempotency.get();
+  s.workers->Register("purge_idempotency_keys", [idempotency, &clock](const jobs::Job&) {
+    auto purged = idempotency->PurgeExpired();
+    if (!purged.ok()) return jobs::JobOutcome::RetryWithBackoff(purged.error().detail);
+    return jobs::JobOutcome::RescheduleAt(clock.NowMilliseconds() + 3'600'000);
+  });
+  jobs::NewJob purge;
+  purge.kind = "purge_idempotency_keys";
+  purge.dedupe_key = "purge_idempotency_keys";
+  auto purge_job = s.job_queue->Enqueue(purge);
+  if (!purge_job.ok()) return purge_job.error();
   Status ensured = s.scheduler->EnsureScheduled();
   if (!ensured.ok()) return ensured;
   return s.workers->Start();

@@ -22,6 +22,11 @@ struct ServeOptions {
   // The URL users reach this server at, for links such as the sandbox consent page.
   // Default: http://<host>:<port>.
   std::string public_url;
+  int64_t rate_limit_read_per_minute = 600;   // 0 disables the class.
+  int64_t rate_limit_write_per_minute = 120;
+  int64_t rate_limit_sync_per_minute = 10;
+  int64_t idempotency_retention_days = 7;
+  int64_t idempotency_wait_ms = 10'000;
 };
 
 class Application {

@@ -141,6 +141,21 @@ int main(int argc, char** argv) {
   serve_command->add_option("--public-url", serve.public_url,
                             "URL users reach this server at (default http://HOST:PORT)")
       ->envname("FINSYNC_PUBLIC_URL");
+  serve_command->add_option("--rate-limit-read", serve.rate_limit_read_per_minute,
+                            "GET requests per minute per token (0: unlimited)")
+      ->envname("FINSYNC_RATE_LIMIT_READ")->capture_default_str();
+  serve_command->add_option("--rate-limit-write", serve.rate_limit_write_per_minute,
+                            "Mutating requests per minute per token (0: unlimited)")
+      ->envname("FINSYNC_RATE_LIMIT_WRITE")->capture_default_str();
+  serve_command->add_option("--rate-limit-sync", serve.rate_limit_sync_per_minute,
+                            "Sync and retry triggers per minute per token (0: unlimited)")
+      ->envname("FINSYNC_RATE_LIMIT_SYNC")->capture_default_str();
+  serve_command->add_option("--idempotency-retention-days", serve.idempotency_retention_days,
+                            "How long Idempotency-Key responses are kept")
+      ->envname("FINSYNC_IDEMPOTENCY_RETENTION_DAYS")->capture_default_str();
+  serve_command->add_option("--idempotency-wait-ms", serve.idempotency_wait_ms,
+                            "How long a repeat waits for the first request with its key")
+      ->envname("FINSYNC_IDEMPOTENCY_WAIT_MS")->capture_default_str();
   serve_command->add_flag("--demo", serve.demo,
                           "Create a demo user and print a new access token at start-up")
       ->envname("FINSYNC_DEMO");

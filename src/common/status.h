@@ -22,6 +22,8 @@ enum class ErrorCode {
   kMethodNotAllowed,      // The route exists but not for this method.
   kRequestTimeout,        // The client was too slow to send its request.
   kConflict,              // The object's state does not allow the operation.
+  kIdempotencyKeyInUse,   // The same Idempotency-Key is still being processed.
+  kIdempotencyKeyReused,  // The Idempotency-Key was used before for a different request.
   kPayloadTooLarge,       // The body is over the configured limit.
   kUnsupportedMediaType,  // A body that is not application/json.
   kValidationFailed,      // The body or query parsed but holds invalid values.

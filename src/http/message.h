@@ -43,6 +43,9 @@ struct Response {
   std::string body;
   Headers headers;
   bool close_connection = false;  // Set when the connection cannot be reused (413, 408).
+  // What a replay store may keep instead of `body` when the body holds a secret shown once
+  // (a new token): secrets are never written to the store in the clear.
+  std::optional<std::string> body_for_replay;
 
   void SetHeader(std::string name, std::string value);
   void Json(unsigned status_code, std::string json_body) {

@@ -26,6 +26,9 @@ constexpr ProblemKind kProblemKinds[] = {
     {ErrorCode::kMethodNotAllowed, 405, "method_not_allowed", "Method not allowed"},
     {ErrorCode::kRequestTimeout, 408, "request_timeout", "Request timeout"},
     {ErrorCode::kConflict, 409, "conflict", "Conflict"},
+    {ErrorCode::kIdempotencyKeyInUse, 409, "idempotency_key_in_use", "Idempotency key in use"},
+    {ErrorCode::kIdempotencyKeyReused, 422, "idempotency_key_reused",
+     "Idempotency key reused"},
     {ErrorCode::kPayloadTooLarge, 413, "payload_too_large", "Payload too large"},
     {ErrorCode::kUnsupportedMediaType, 415, "unsupported_media_type", "Unsupported media type"},
     {ErrorCode::kValidationFailed, 422, "validation_failed", "Validation failed"},
@@ -38,7 +41,11 @@ const ProblemKind& KindFor(ErrorCode code) {
   for (const auto& kind : kProblemKinds) {
     if (kind.code == code) return kind;
   }
-  return kProblemKinds[13];  // kInternal: unreachable while the table is complete.
+  // Unreachable while the table is complete (problem_test.cc checks every code).
+  for (const auto& kind : kProblemKinds) {
+    if (kind.code == ErrorCode::kInternal) return kind;
+  }
+  return kProblemKinds[0];
 }
 
 }  // namespace

@@ -23,6 +23,8 @@ TEST(ProblemTest, CodeTable) {
       {ErrorCode::kMethodNotAllowed, 405, "method_not_allowed"},
       {ErrorCode::kRequestTimeout, 408, "request_timeout"},
       {ErrorCode::kConflict, 409, "conflict"},
+      {ErrorCode::kIdempotencyKeyInUse, 409, "idempotency_key_in_use"},
+      {ErrorCode::kIdempotencyKeyReused, 422, "idempotency_key_reused"},
       {ErrorCode::kPayloadTooLarge, 413, "payload_too_large"},
       {ErrorCode::kUnsupportedMediaType, 415, "unsupported_media_type"},
       {ErrorCode::kValidationFailed, 422, "validation_failed"},

@@ -11,7 +11,7 @@
 namespace finsync::jobs {
 
 struct BackoffPolicy {
-  int64_t base_ms = 1'000;    // Ceiling of the first retry's delay.
+  int64_t base_ms = 1'000;     // Ceiling of the first retry's delay.
   int64_t cap_ms = 3'600'000;  // No delay is longer than this.
 };
 

@@ -17,11 +17,16 @@ TEST(JobBackoffTest, CeilingDoublesUpToTheCap) {
     int64_t expected_ms;
   };
   const Case cases[] = {
-      {1000, 60'000, 1, 1000},        {1000, 60'000, 2, 2000},
-      {1000, 60'000, 6, 32'000},      {1000, 60'000, 7, 60'000},
-      {1000, 60'000, 1000, 60'000},   {5000, 1000, 1, 1000},
-      {0, 60'000, 50, 0},             {1, INT64_MAX, 63, int64_t{1} << 62},
-      {1, INT64_MAX, 64, INT64_MAX},  {1, INT64_MAX, 2'000'000'000, INT64_MAX},
+      {1000, 60'000, 1, 1000},
+      {1000, 60'000, 2, 2000},
+      {1000, 60'000, 6, 32'000},
+      {1000, 60'000, 7, 60'000},
+      {1000, 60'000, 1000, 60'000},
+      {5000, 1000, 1, 1000},
+      {0, 60'000, 50, 0},
+      {1, INT64_MAX, 63, int64_t{1} << 62},
+      {1, INT64_MAX, 64, INT64_MAX},
+      {1, INT64_MAX, 2'000'000'000, INT64_MAX},
   };
   for (const Case& test_case : cases) {
     EXPECT_EQ(BackoffCeilingMs({test_case.base_ms, test_case.cap_ms}, test_case.attempt),

@@ -30,8 +30,8 @@ struct Job {
   std::string payload{};  // JSON text, chosen by the enqueuer and read by the handler.
   std::optional<std::string> dedupe_key{};
   JobState state = JobState::kQueued;
-  int64_t run_at_ms = 0;    // When the job is (or was) due; unchanged while it runs.
-  int32_t attempts = 0;     // Claims since the job was created or last rescheduled.
+  int64_t run_at_ms = 0;  // When the job is (or was) due; unchanged while it runs.
+  int32_t attempts = 0;   // Claims since the job was created or last rescheduled.
   int32_t max_attempts = 0;
   std::optional<std::string> last_error{};
   std::optional<std::string> lease_owner{};
@@ -70,9 +70,9 @@ struct JobOutcome {
   };
 
   Kind kind = Kind::kSucceeded;
-  int64_t delay_ms = 0;   // kRetryAfter only.
+  int64_t delay_ms = 0;   // kRetryAfter only; clamped to [0, 7 days].
   int64_t run_at_ms = 0;  // kRescheduleAt only.
-  std::string message{};    // kRetryAfter, kRetryWithBackoff, kFailed: becomes last_error.
+  std::string message{};  // kRetryAfter, kRetryWithBackoff, kFailed: becomes last_error.
 
   static JobOutcome Succeeded() { return {}; }
   static JobOutcome RetryAfter(int64_t delay_ms, std::string message) {

@@ -20,8 +20,8 @@ constexpr std::string_view kColumns =
     "id, user_id, kind, payload, dedupe_key, state, run_at_ms, attempts, max_attempts, "
     "last_error, lease_owner, lease_expires_at_ms, created_at_ms, updated_at_ms, finished_at_ms";
 
-constexpr std::array<std::string_view, 5> kStateNames = {"queued", "running", "succeeded",
-                                                         "failed", "cancelled"};
+constexpr std::array<std::string_view, 5> kStateNames = {"queued", "running", "succeeded", "failed",
+                                                         "cancelled"};
 
 // The conflict target names the partial unique index jobs_live_dedupe exactly, so the
 // database (SQLite or PostgreSQL) resolves a duplicate key atomically inside the INSERT.
@@ -84,6 +84,12 @@ constexpr std::string_view kPurge =
 // same worker claims the same job again later.
 std::atomic<int64_t> claim_sequence{0};
 
+const std::string& InsertSql(bool advance) {
+  static const std::string keep = std::string(kInsert) + std::string(kOnConflictKeep);
+  static const std::string move_earlier = std::string(kInsert) + std::string(kOnConflictAdvance);
+  return advance ? move_earlier : keep;
+}
+
 std::string KindFilter(size_t kind_count) {
   std::string filter = "kind IN (";
   for (size_t i = 0; i < kind_count; ++i) filter += i == 0 ? "?" : ", ?";
@@ -130,9 +136,7 @@ bool IsJson(std::string_view text) {
 
 }  // namespace
 
-std::string_view JobStateName(JobState state) {
-  return kStateNames[static_cast<size_t>(state)];
-}
+std::string_view JobStateName(JobState state) { return kStateNames[static_cast<size_t>(state)]; }
 
 std::optional<JobState> ParseJobState(std::string_view text) {
   for (size_t i = 0; i < kStateNames.size(); ++i) {
@@ -164,9 +168,7 @@ std::vector<FieldError> ValidateNewJob(const NewJob& job) {
 
 Result<int64_t> JobQueue::Enqueue(const NewJob& job) { return EnqueueAndWake(job, false); }
 
-Result<int64_t> JobQueue::EnqueueOrAdvance(const NewJob& job) {
-  return EnqueueAndWake(job, true);
-}
+Result<int64_t> JobQueue::EnqueueOrAdvance(const NewJob& job) { return EnqueueAndWake(job, true); }
 
 Result<int64_t> JobQueue::Enqueue(Connection& connection, const NewJob& job) {
   return Insert(connection, job, false);
@@ -195,11 +197,10 @@ Result<int64_t> JobQueue::Insert(Connection& connection, const NewJob& job, bool
     return Error{ErrorCode::kValidationFailed, "the job is invalid", std::move(errors)};
   }
   int64_t now_ms = clock_.NowMilliseconds();
-  std::string sql(kInsert);
-  sql += advance ? kOnConflictAdvance : kOnConflictKeep;
-  auto inserted = connection.Query(
-      sql, {job.user_id, job.kind, job.payload, store::OptionalText(job.dedupe_key),
-            job.run_at_ms.value_or(now_ms), int64_t{job.max_attempts}, now_ms, now_ms});
+  auto inserted =
+      connection.Query(InsertSql(advance),
+                       {job.user_id, job.kind, job.payload, store::OptionalText(job.dedupe_key),
+                        job.run_at_ms.value_or(now_ms), int64_t{job.max_attempts}, now_ms, now_ms});
   if (!inserted.ok()) return inserted.error();
   if (!inserted.value().empty()) return inserted.value()[0].Int(0);
   // No row: the key is held by a live job (and was not advanced). Same transaction, so the
@@ -283,8 +284,9 @@ Result<std::vector<Job>> JobQueue::List(int64_t user_id, const JobListOptions& o
 Result<std::optional<int64_t>> JobQueue::NextDueAtMs(std::span<const std::string> kinds) {
   std::string sql = "SELECT (SELECT run_at_ms FROM jobs WHERE state = 'queued'";
   if (!kinds.empty()) sql += " AND " + KindFilter(kinds.size());
-  sql += " ORDER BY run_at_ms LIMIT 1), "
-         "(SELECT MIN(lease_expires_at_ms) FROM jobs WHERE state = 'running')";
+  sql +=
+      " ORDER BY run_at_ms LIMIT 1), "
+      "(SELECT MIN(lease_expires_at_ms) FROM jobs WHERE state = 'running')";
   std::vector<Value> params(kinds.begin(), kinds.end());
   std::optional<int64_t> next;
   Status status = database_.Read([&](Connection& connection) -> Status {
@@ -301,9 +303,8 @@ Result<std::optional<int64_t>> JobQueue::NextDueAtMs(std::span<const std::string
   return next;
 }
 
-Result<std::vector<Job>> JobQueue::Claim(std::span<const std::string> kinds,
-                                         std::string_view owner, int32_t limit,
-                                         int64_t lease_ms) {
+Result<std::vector<Job>> JobQueue::Claim(std::span<const std::string> kinds, std::string_view owner,
+                                         int32_t limit, int64_t lease_ms) {
   assert(lease_ms > 0);
   if (kinds.empty() || limit <= 0) return std::vector<Job>{};
   int64_t now_ms = clock_.NowMilliseconds();

@@ -48,7 +48,7 @@ struct JobListOptions {
   std::optional<std::string> kind{};
   std::optional<JobState> state{};
   std::optional<int64_t> before_id{};  // Keyset cursor: only jobs with a smaller id.
-  int32_t limit = 100;               // Clamped to [1, 1000].
+  int32_t limit = 100;                 // Clamped to [1, 1000].
 };
 
 class JobQueue {
@@ -123,8 +123,8 @@ class JobQueue {
   const Clock& clock_;
 
   std::mutex listeners_mutex_;
-  int64_t next_listener_id_ = 1;                               // GUARDED_BY(listeners_mutex_)
-  std::map<int64_t, std::function<void()>> listeners_;         // GUARDED_BY(listeners_mutex_)
+  int64_t next_listener_id_ = 1;                        // GUARDED_BY(listeners_mutex_)
+  std::map<int64_t, std::function<void()>> listeners_;  // GUARDED_BY(listeners_mutex_)
 };
 
 }  // namespace finsync::jobs

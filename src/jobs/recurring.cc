@@ -10,7 +10,8 @@ std::string DedupeKey(std::string_view prefix, int64_t id) {
 
 Result<int64_t> EnsureRecurring(JobQueue& queue, const RecurringJob& job) {
   if (job.dedupe_key.empty()) {
-    return Error{ErrorCode::kValidationFailed, "a recurring job needs a dedupe key",
+    return Error{ErrorCode::kValidationFailed,
+                 "a recurring job needs a dedupe key",
                  {{"dedupe_key", "is required"}}};
   }
   return queue.Enqueue(NewJob{.kind = job.kind,

@@ -33,9 +33,9 @@ struct RecurringJob {
   std::string kind{};
   std::string payload = "{}";
   int64_t user_id = 0;
-  std::string dedupe_key{};            // Required: it is what makes the schedule unique.
+  std::string dedupe_key{};                  // Required: it is what makes the schedule unique.
   std::optional<int64_t> first_run_at_ms{};  // Unset: now.
-  int32_t max_attempts = 10;         // Per run: RescheduleAt resets the count.
+  int32_t max_attempts = 10;                 // Per run: RescheduleAt resets the count.
 };
 
 // Creates the schedule's job unless a live one holds the key; either way returns its id.

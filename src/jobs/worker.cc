@@ -22,6 +22,8 @@ constexpr int64_t kIdleWaitMinMs = 5;
 // again, which idempotent handlers tolerate.
 constexpr int32_t kRecordAttempts = 3;
 constexpr int64_t kRecordRetryMs = 50;
+// A server asking for a longer wait than this is treated as asking for this: bounded delays.
+constexpr int64_t kRetryAfterMaxMs = 7 * 24 * 3'600'000LL;
 
 std::string MakeOwner(const std::string& prefix) {
   return prefix + ":" + std::to_string(::getpid()) + ":" + crypto::RandomBase62(12);
@@ -56,8 +58,9 @@ JobTransition ResolveOutcome(const Job& claimed, const JobOutcome& outcome, int6
   if (claimed.attempts >= claimed.max_attempts) {
     return {JobState::kFailed, claimed.run_at_ms, claimed.attempts, outcome.message};
   }
-  int64_t delay_ms = outcome.kind == Kind::kRetryAfter ? std::max<int64_t>(outcome.delay_ms, 0)
-                                                       : backoff.DelayMs(claimed.attempts);
+  int64_t delay_ms = outcome.kind == Kind::kRetryAfter
+                         ? std::clamp<int64_t>(outcome.delay_ms, 0, kRetryAfterMaxMs)
+                         : backoff.DelayMs(claimed.attempts);
   return {JobState::kQueued, now_ms + delay_ms, claimed.attempts, outcome.message};
 }
 
@@ -97,20 +100,27 @@ Status Workers::Start() {
     kinds_.clear();
     for (const auto& [kind, registration] : registrations_) kinds_.push_back(kind);
   }
-  listener_id_ = queue_.AddWakeListener([this] {
+  int64_t listener_id = queue_.AddWakeListener([this] {
     {
       std::lock_guard lock(mutex_);
       wake_requested_ = true;
     }
     dispatcher_wake_.notify_one();
   });
-  for (int32_t i = 0; i < options_.thread_count; ++i) threads_.emplace_back([this] { WorkerLoop(); });
+  {
+    std::lock_guard lock(mutex_);
+    listener_id_ = listener_id;
+  }
+  for (int32_t i = 0; i < options_.thread_count; ++i) {
+    threads_.emplace_back([this] { WorkerLoop(); });
+  }
   dispatcher_ = std::thread([this] { DispatchLoop(); });
   return Status::Ok();
 }
 
 Status Workers::Stop() {
   std::vector<Job> unstarted;
+  int64_t listener_id = 0;
   {
     std::lock_guard lock(mutex_);
     if (!started_) return Status::Ok();
@@ -119,24 +129,38 @@ Status Workers::Stop() {
       unstarted.assign(ready_.begin(), ready_.end());
       ready_.clear();
     }
+    std::swap(listener_id, listener_id_);
   }
-  if (listener_id_ != 0) queue_.RemoveWakeListener(listener_id_);
-  listener_id_ = 0;
+  // Outside mutex_: a wake listener runs under the queue's lock and then takes mutex_.
+  if (listener_id != 0) queue_.RemoveWakeListener(listener_id);
   work_ready_.notify_all();
   dispatcher_wake_.notify_all();
-  auto released = queue_.ReleaseLeases(unstarted);
-  if (released.ok()) counters_.released += released.value();
-  if (!released.ok()) {
-    spdlog::warn(R"({{"msg":"jobs: returning leases failed; they will expire","detail":"{}"}})",
-                 released.error().detail);
+  ReturnUnstarted(unstarted);
+  {
+    std::unique_lock lock(mutex_);
+    bool idle = idle_.wait_for(lock, Milliseconds(options_.stop_timeout_ms),
+                               [this] { return running_.empty(); });
+    if (!idle) {
+      return Error::Of(ErrorCode::kUnavailable,
+                       std::to_string(running_.size()) + " job handlers still running after " +
+                           std::to_string(options_.stop_timeout_ms) + " ms");
+    }
   }
-  std::unique_lock lock(mutex_);
-  bool idle = idle_.wait_for(lock, Milliseconds(options_.stop_timeout_ms),
-                             [this] { return running_.empty(); });
-  if (idle) return Status::Ok();
-  return Error::Of(ErrorCode::kUnavailable,
-                   std::to_string(running_.size()) + " job handlers still running after " +
-                       std::to_string(options_.stop_timeout_ms) + " ms");
+  // Every thread now exits promptly; joining means nothing of this pool (a claim in flight
+  // that the dispatcher hands back, say) happens after Stop returns.
+  WaitForThreads();
+  return Status::Ok();
+}
+
+void Workers::ReturnUnstarted(const std::vector<Job>& jobs) {
+  if (jobs.empty()) return;
+  auto released = queue_.ReleaseLeases(jobs);
+  if (released.ok()) {
+    counters_.released += released.value();
+    return;
+  }
+  spdlog::warn(R"({{"msg":"jobs: returning leases failed; they will expire","detail":"{}"}})",
+               released.error().detail);
 }
 
 bool Workers::stopping() const {
@@ -145,6 +169,7 @@ bool Workers::stopping() const {
 }
 
 void Workers::WaitForThreads() {
+  std::lock_guard lock(join_mutex_);
   if (dispatcher_.joinable()) dispatcher_.join();
   for (std::thread& thread : threads_) {
     if (thread.joinable()) thread.join();
@@ -206,12 +231,12 @@ void Workers::DispatchLoop() {
       wait_ms = WaitBeforeClaimMs();
       if (wait_ms == 0) {
         if (ClaimInto(capacity) > 0) continue;  // More may be due: look again at once.
-        wait_ms = kIdleWaitMinMs;  // Due, but another process took it first.
+        wait_ms = kIdleWaitMinMs;               // Due, but another process took it first.
       }
     }
     if (holding) {
-      auto until_renewal = std::chrono::duration_cast<std::chrono::milliseconds>(
-          next_renewal - SteadyClock::now());
+      auto until_renewal =
+          std::chrono::duration_cast<std::chrono::milliseconds>(next_renewal - SteadyClock::now());
       wait_ms = std::min<int64_t>(wait_ms, until_renewal.count());
     }
     std::unique_lock lock(mutex_);
@@ -238,9 +263,7 @@ int32_t Workers::ClaimInto(int32_t capacity) {
     }
   }
   if (!jobs.empty()) {
-    // Stop began while claiming: hand these straight back.
-    auto released = queue_.ReleaseLeases(jobs);
-    if (released.ok()) counters_.released += released.value();
+    ReturnUnstarted(jobs);  // Stop began while claiming: hand these straight back.
     return 0;
   }
   work_ready_.notify_all();
@@ -268,8 +291,7 @@ void Workers::RenewHeldLeases() {
   }
   auto renewed = queue_.RenewLeases(held, options_.lease_ms);
   if (!renewed.ok()) {
-    spdlog::warn(R"({{"msg":"jobs: lease renewal failed","detail":"{}"}})",
-                 renewed.error().detail);
+    spdlog::warn(R"({{"msg":"jobs: lease renewal failed","detail":"{}"}})", renewed.error().detail);
   }
 }
 

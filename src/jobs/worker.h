@@ -42,13 +42,13 @@ using Handler = std::function<JobOutcome(const Job&)>;
 
 struct WorkerOptions {
   int32_t thread_count = 4;
-  int64_t lease_ms = 60'000;  // How long a dead worker's jobs stay blocked.
-  int32_t poll_limit = 16;    // Most jobs claimed by one claim.
-  BackoffPolicy backoff{};      // For kinds registered without their own policy.
+  int64_t lease_ms = 60'000;               // How long a dead worker's jobs stay blocked.
+  int32_t poll_limit = 16;                 // Most jobs claimed by one claim.
+  BackoffPolicy backoff{};                 // For kinds registered without their own policy.
   std::optional<uint64_t> backoff_seed{};  // Fixed in tests; unset draws one from the OS.
-  int64_t idle_wait_max_ms = 1'000;      // Longest sleep between looks at the queue.
-  int64_t stop_timeout_ms = 30'000;      // How long Stop waits for running handlers.
-  std::string owner_prefix = "worker";   // lease_owner is prefix:pid:random.
+  int64_t idle_wait_max_ms = 1'000;        // Longest sleep between looks at the queue.
+  int64_t stop_timeout_ms = 30'000;        // How long Stop waits for running handlers.
+  std::string owner_prefix = "worker";     // lease_owner is prefix:pid:random.
 };
 
 struct WorkerStats {
@@ -82,8 +82,9 @@ class Workers {
   // Starts the dispatcher and the worker threads. Errors: kConflict when already started.
   Status Start();
   // Stops claiming, returns the leases of claimed jobs that have not started, and waits up to
-  // stop_timeout_ms for running handlers. kUnavailable when some are still running after
-  // that: their leases stay renewed until they return, and the destructor waits for them.
+  // stop_timeout_ms for running handlers; on success every thread has ended. kUnavailable
+  // when some handlers are still running after that: their leases stay renewed until they
+  // return, and the destructor waits for them. Must not be called from a handler.
   Status Stop();
   // True once Stop was called: long handlers may check it and return RescheduleAt early.
   bool stopping() const;
@@ -116,6 +117,7 @@ class Workers {
   JobOutcome Invoke(const Registration& registration, const Job& job);
   void Record(const Job& job, const JobTransition& transition);
   void CountTransition(const JobTransition& transition);
+  void ReturnUnstarted(const std::vector<Job>& jobs);
   void WaitForThreads();
 
   JobQueue& queue_;
@@ -129,7 +131,7 @@ class Workers {
   Counters counters_;
 
   mutable std::mutex mutex_;
-  std::condition_variable work_ready_;      // Signals ready_ or stopping_ changed.
+  std::condition_variable work_ready_;       // Signals ready_ or stopping_ changed.
   std::condition_variable dispatcher_wake_;  // Signals wake_requested_ or stopping_.
   std::condition_variable idle_;             // Signals running_ shrank.
   std::deque<Job> ready_;                    // GUARDED_BY(mutex_) Claimed, not started.
@@ -138,7 +140,9 @@ class Workers {
   bool started_ = false;                     // GUARDED_BY(mutex_)
   bool stopping_ = false;                    // GUARDED_BY(mutex_)
 
-  int64_t listener_id_ = 0;
+  int64_t listener_id_ = 0;  // GUARDED_BY(mutex_)
+
+  std::mutex join_mutex_;  // Serialises joining, as Stop and the destructor both join.
   std::thread dispatcher_;
   std::vector<std::thread> threads_;
 };

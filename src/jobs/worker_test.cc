@@ -48,8 +48,7 @@ TEST(JobOutcomeTest, OutcomesResolveToTransitions) {
       {"failed", JobOutcome::Failed("bad"), 1, 3, S::kFailed, kRunAt, 1, "bad"},
       {"retry after", JobOutcome::RetryAfter(250, "429"), 1, 3, S::kQueued, kNow + 250, 1, "429"},
       {"retry after < 0", JobOutcome::RetryAfter(-5, "x"), 1, 3, S::kQueued, kNow, 1, "x"},
-      {"retry after, last", JobOutcome::RetryAfter(250, "429"), 3, 3, S::kFailed, kRunAt, 3,
-       "429"},
+      {"retry after, last", JobOutcome::RetryAfter(250, "429"), 3, 3, S::kFailed, kRunAt, 3, "429"},
       {"backoff", JobOutcome::RetryWithBackoff("5xx"), 2, 3, S::kQueued, -1, 2, "5xx"},
       {"backoff, last", JobOutcome::RetryWithBackoff("5xx"), 3, 3, S::kFailed, kRunAt, 3, "5xx"},
       {"reschedule", JobOutcome::RescheduleAt(9000), 3, 3, S::kQueued, 9000, 0, {}},
@@ -59,8 +58,8 @@ TEST(JobOutcomeTest, OutcomesResolveToTransitions) {
     Backoff backoff(kPolicy, kSeed);
     Backoff expected_backoff(kPolicy, kSeed);
     JobTransition transition = ResolveOutcome(job, c.outcome, kNow, backoff);
-    int64_t run_at_ms = c.run_at_ms == -1 ? kNow + expected_backoff.DelayMs(c.attempts)
-                                          : c.run_at_ms;
+    int64_t run_at_ms =
+        c.run_at_ms == -1 ? kNow + expected_backoff.DelayMs(c.attempts) : c.run_at_ms;
     EXPECT_EQ(transition.state, c.state) << c.name;
     EXPECT_EQ(transition.run_at_ms, run_at_ms) << c.name;
     EXPECT_EQ(transition.attempts, c.attempts_after) << c.name;
@@ -198,7 +197,7 @@ TEST_F(JobWorkersTest, TwoPoolsOnOneFileRunEachJobExactlyOnce) {
   Handler handler = [&](const Job& job) {
     int32_t index = index_of.at(job.id);
     if (in_flight[index].fetch_add(1) != 0) ++overlaps;
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
     in_flight[index].fetch_sub(1);
     ++runs[index];
     ++total;
@@ -238,7 +237,8 @@ TEST_F(JobWorkersTest, StopFinishesRunningHandlersAndReturnsUnstartedClaims) {
   workers.Register("slow", [&](const Job&) {
     started = true;
     // Bounded: the test releases it well within this limit.
-    for (int i = 0; i < 5'000 && !release; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    for (int i = 0; i < 5'000 && !release; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     return JobOutcome::Succeeded();
   });
   ASSERT_TRUE(workers.Start().ok());
@@ -265,7 +265,8 @@ TEST_F(JobWorkersTest, StopIsBoundedAndLateHandlersStillRecord) {
   std::atomic<bool> started{false}, release{false};
   workers->Register("stuck", [&](const Job&) {
     started = true;
-    for (int i = 0; i < 5'000 && !release; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    for (int i = 0; i < 5'000 && !release; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     return JobOutcome::Succeeded();
   });
   ASSERT_TRUE(workers->Start().ok());

@@ -126,7 +126,7 @@ std::optional<CompiledAction> CompileAction(RuleType rule_type, const Action& ac
     }
   }
   compiled.target = target->field;
-  compiled.field_name = std::string(target->name);
+  compiled.field_name = target->name;
   compiled.value = std::move(value.value());
   return compiled;
 }

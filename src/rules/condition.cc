@@ -40,6 +40,19 @@ bool NeedsValue(Operator operation) {
          operation == kEndsWith || operation == kMatchesRegex;
 }
 
+// True when case-insensitive comparison with this needle is exactly byte comparison: an ASCII
+// needle without letters can only match the same bytes, because letters fold to letters and
+// bytes above 0x7F fold to bytes above 0x7F.
+bool FoldingIrrelevant(std::string_view needle) {
+  for (char byte : needle) {
+    const auto value = static_cast<uint8_t>(byte);
+    if (value >= 0x80 || (value >= 'A' && value <= 'Z') || (value >= 'a' && value <= 'z')) {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::string Quoted(std::string_view value) { return "'" + std::string(value) + "'"; }
 
 Result<std::vector<std::string>> ParseJsonList(std::string_view value) {
@@ -227,11 +240,15 @@ std::string CompiledCondition::ParseTextValue(std::string_view value) {
     Result<std::vector<std::string>> items = ParseInList(value);
     if (!items.ok()) return items.error().detail;
     items_ = std::move(items.value());
+    bool irrelevant = true;
+    for (const std::string& item : items_) irrelevant = irrelevant && FoldingIrrelevant(item);
+    if (irrelevant) case_sensitive_ = true;
     if (!case_sensitive_) {
       for (std::string& item : items_) item = text::FoldCase(item);
     }
     return "";
   }
+  if (FoldingIrrelevant(value)) case_sensitive_ = true;
   needle_ = case_sensitive_ ? std::string(value) : text::FoldCase(value);
   return "";
 }

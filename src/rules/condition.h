@@ -105,7 +105,7 @@ class CompiledCondition {
   FieldId field_ = FieldId::kAmount;
   FieldType type_ = FieldType::kText;
   Operator operation_ = Operator::kEquals;
-  bool case_sensitive_ = false;
+  bool case_sensitive_ = false;  // Also set when folding cannot change any outcome.
   bool boolean_ = false;
   std::string needle_;               // Folded unless case-sensitive.
   std::vector<std::string> items_;   // IN on text; folded unless case-sensitive.

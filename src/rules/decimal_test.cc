@@ -63,7 +63,7 @@ TEST(DecimalTest, ArithmeticIsExactOrRefused) {
       {kSubtract, "-9223372036854775808", "1", kOverflow, ""},
       {kMultiply, "-42.50", "-1", kNone, "42.50"},
       {kMultiply, "1.5", "1.5", kNone, "2.25"},
-      {kMultiply, "0.0000000001", "0.00000000010", kNone, "0.000000000000000000"},
+      {kMultiply, "0.0000000100", "0.0000000100", kNone, "0.000000000000000100"},
       {kMultiply, "0.0000000001", "0.0000000003", kTooManyDecimals, ""},
       {kMultiply, "9223372036854775807", "2", kOverflow, ""},
       {kDivide, "7", "2", kNone, "3"},

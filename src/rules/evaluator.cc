@@ -1,10 +1,8 @@
 #include "rules/evaluator.h"
 
-#include <array>
 #include <cassert>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <type_traits>
 
 namespace finsync::rules {
@@ -16,28 +14,6 @@ void Require(bool condition, const char* contract) {
   std::fprintf(stderr, "rules evaluator contract violated: %s\n", contract);
   std::abort();
 }
-
-// Batches usually hold one currency, so remembering the last code avoids a table search per
-// transaction.
-class ExponentCache {
- public:
-  int32_t ExponentOf(std::string_view code) {
-    if (code.size() == length_ && std::memcmp(code.data(), code_.data(), length_) == 0) {
-      return exponent_;
-    }
-    exponent_ = CurrencyExponent(code);
-    const bool fits = code.size() <= code_.size();
-    if (fits) std::memcpy(code_.data(), code.data(), code.size());
-    length_ = fits ? code.size() : kNoCode;
-    return exponent_;
-  }
-
- private:
-  static constexpr size_t kNoCode = 5;  // Longer than code_, so it matches no code.
-  std::array<char, 4> code_{};
-  size_t length_ = kNoCode;
-  int32_t exponent_ = -1;
-};
 
 bool RuleFires(const CompiledRule& rule, const domain::BankTransaction& transaction,
                const AccountContext& account, int32_t exponent) {
@@ -75,15 +51,17 @@ void Record(RuleLogEntry entry, EvaluationSummary& summary, std::vector<RuleLogE
 template <typename Target>
 void RunSetAction(const CompiledAction& action, const domain::BankTransaction& subject,
                   const AccountContext& account, Target& target, RuleLogEntry& entry) {
-  entry.previous_value = ReadTarget(action.target, target);
   Result<std::string> rendered = action.value->Render(subject, account);
   if (!rendered.ok()) {
+    entry.previous_value = ReadTarget(action.target, target);
     entry.message = rendered.error().detail;
     return;
   }
-  entry.message = WriteTarget(action.target, rendered.value(), target);
+  entry.message =
+      ReplaceTarget(action.target, std::move(rendered.value()), target, entry.previous_value);
   entry.success = entry.message.empty();
-  entry.new_value = entry.success ? ReadTarget(action.target, target) : rendered.value();
+  entry.new_value =
+      entry.success ? ReadTarget(action.target, target) : std::move(rendered.value());
 }
 
 void RunSkipAction(OutgoingTransaction& outgoing, RuleLogEntry& entry) {
@@ -125,10 +103,9 @@ EvaluationSummary ApplyBankRules(const CompiledRuleSet& rules, const AccountCont
   Require(!rules.type() || *rules.type() == RuleType::kBank, "bank rules need a BANK rule set");
   EvaluationSummary summary;
   if (rules.rules().empty()) return summary;
-  ExponentCache exponents;
   for (size_t index = 0; index < transactions.size(); ++index) {
     domain::BankTransaction& transaction = transactions[index];
-    const int32_t exponent = rules.reads_amount() ? exponents.ExponentOf(transaction.currency) : -1;
+    const int32_t exponent = rules.reads_amount() ? CurrencyExponent(transaction.currency) : -1;
     EvaluateOne(rules, account, transaction, transaction, index, exponent, summary, log);
   }
   return summary;
@@ -141,12 +118,11 @@ EvaluationSummary ApplyDestinationRules(const CompiledRuleSet& rules,
                                         std::vector<RuleLogEntry>& log) {
   Require(transactions.size() == outgoing.size(), "one outgoing copy per transaction");
   EvaluationSummary summary;
-  ExponentCache exponents;
   for (size_t index = 0; index < transactions.size(); ++index) {
     Require(!rules.type() || *rules.type() == RuleTypeOf(outgoing[index].destination),
             "the rule set's type matches the outgoing copy's destination");
     const domain::BankTransaction& transaction = transactions[index];
-    const int32_t exponent = rules.reads_amount() ? exponents.ExponentOf(transaction.currency) : -1;
+    const int32_t exponent = rules.reads_amount() ? CurrencyExponent(transaction.currency) : -1;
     EvaluateOne(rules, account, transaction, outgoing[index], index, exponent, summary, log);
   }
   return summary;
@@ -156,14 +132,16 @@ Status UndoBankRuleChange(const RuleLogEntry& entry, domain::BankTransaction& tr
   const std::optional<TargetInfo> target = FindTargetField(RuleType::kBank, entry.field);
   if (!target) {
     return Error::Of(ErrorCode::kConflict,
-                     "'" + entry.field + "' is not a bank transaction field a rule can change");
+                     "'" + std::string(entry.field) +
+                         "' is not a bank transaction field a rule can change");
   }
   if (!entry.success) {
     return Error::Of(ErrorCode::kConflict, "the action failed, so there is nothing to undo");
   }
   const std::string current = ReadTarget(target->field, transaction);
   if (current != entry.new_value) {
-    return Error::Of(ErrorCode::kConflict, entry.field + " has changed since the rule ran: it is '" +
+    return Error::Of(ErrorCode::kConflict, std::string(entry.field) +
+                                               " has changed since the rule ran: it is '" +
                                                current + "', the rule set '" + entry.new_value +
                                                "'");
   }

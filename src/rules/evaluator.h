@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -30,7 +31,9 @@ struct RuleLogEntry {
   int64_t action_id = 0;
   size_t transaction_index = 0;  // Position in the evaluated batch.
   int64_t transaction_id = 0;    // BankTransaction::id; 0 while not yet stored (ingest).
-  std::string field;             // The action's field_name; "skip_transfer" for SKIP_TRANSFER.
+  // The action's field_name, or "skip_transfer". Always static storage (the names in
+  // target_field.cc), so it never dangles, and logging an action copies no field name.
+  std::string_view field;
   std::string previous_value;    // As target_field.h's ReadTarget shows it.
   // On success the value now stored (normalised, as ReadTarget shows it); on failure the value
   // that was refused, or "" when the template itself failed.

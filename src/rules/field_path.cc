@@ -49,11 +49,6 @@ constexpr bool FieldsInIdOrder() {
 }
 static_assert(FieldsInIdOrder());
 
-std::string_view AccountOf(const domain::Party& party) {
-  return party.account_iban.empty() ? std::string_view(party.account_other)
-                                    : std::string_view(party.account_iban);
-}
-
 }  // namespace
 
 std::span<const FieldInfo> AllFields() { return kFields; }
@@ -86,40 +81,6 @@ std::string_view FieldTypeName(FieldType type) {
   return "unknown";
 }
 
-std::string_view ReadText(FieldId id, const domain::BankTransaction& transaction,
-                          const AccountContext& account) {
-  switch (id) {
-    case kCurrency: return transaction.currency;
-    case kStatus: return transaction.booked() ? "BOOKED" : "PENDING";
-    case kCreditorName: return transaction.creditor.name;
-    case kCreditorAccount: return AccountOf(transaction.creditor);
-    case kDebtorName: return transaction.debtor.name;
-    case kDebtorAccount: return AccountOf(transaction.debtor);
-    case kRemittanceInformationUnstructured:
-      return transaction.remittance_information_unstructured;
-    case kRemittanceInformationStructured: return transaction.remittance_information_structured;
-    case kAdditionalInformation: return transaction.additional_information;
-    case kBankTransactionCode: return transaction.bank_transaction_code;
-    case kMerchantCategoryCode: return transaction.merchant_category_code;
-    case kGeneratedPayee: return transaction.generated.payee;
-    case kGeneratedDescription: return transaction.generated.description;
-    case kTransactionId: return transaction.transaction_id;
-    case kInternalTransactionId: return transaction.internal_transaction_id;
-    case kEntryReference: return transaction.entry_reference;
-    case kSource: return transaction.source;
-    case kBankAccountName: return account.name;
-    case kBankAccountIban: return account.iban;
-    case kBankAccountCurrency: return account.currency;
-    case kAmount:
-    case kBooked:
-    case kBookingDate:
-    case kValueDate:
-    case kGeneratedDate: break;
-  }
-  assert(false && "ReadText on a field that is not text");
-  return {};
-}
-
 std::optional<domain::Date> ReadDate(FieldId id, const domain::BankTransaction& transaction) {
   switch (id) {
     case kBookingDate: return transaction.booking_date;
@@ -138,8 +99,26 @@ bool ReadBoolean(FieldId id, const domain::BankTransaction& transaction) {
 }
 
 int32_t CurrencyExponent(std::string_view currency_code) {
-  const std::optional<domain::Currency> currency = domain::Currency::FromCode(currency_code);
-  return currency ? currency->exponent() : -1;
+  // Rules look the exponent up for every transaction, so the table is indexed directly by the
+  // three letters instead of searched: 26^3 one-byte entries, built once.
+  static const std::array<int8_t, 26 * 26 * 26> kExponentByCode = [] {
+    std::array<int8_t, 26 * 26 * 26> table;
+    table.fill(-1);
+    for (const domain::Currency& currency : domain::Currency::All()) {
+      const std::string_view code = currency.code();
+      const size_t index = static_cast<size_t>(((code[0] - 'A') * 26 + code[1] - 'A') * 26 +
+                                               (code[2] - 'A'));
+      table[index] = static_cast<int8_t>(currency.exponent());
+    }
+    return table;
+  }();
+  if (currency_code.size() != 3) return -1;
+  size_t index = 0;
+  for (char letter : currency_code) {
+    if (letter < 'A' || letter > 'Z') return -1;
+    index = index * 26 + static_cast<size_t>(letter - 'A');
+  }
+  return kExponentByCode[index];
 }
 
 int32_t CurrencyExponentMax() {

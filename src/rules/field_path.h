@@ -3,6 +3,7 @@
 // that id returning a view into the transaction, with no string lookup and no allocation.
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -79,9 +80,9 @@ std::string_view FieldTypeName(FieldType type);
 // Readers; each requires a field of the matching type (checked by assertion). Text fields never
 // fail: a field the bank left out reads as "". status reads "BOOKED" or "PENDING".
 // creditor.account and debtor.account read the IBAN, or the other account identifier when the
-// bank gave no IBAN.
-std::string_view ReadText(FieldId id, const domain::BankTransaction& transaction,
-                          const AccountContext& account);
+// bank gave no IBAN. ReadText is inline because every text condition calls it.
+inline std::string_view ReadText(FieldId id, const domain::BankTransaction& transaction,
+                                 const AccountContext& account);
 std::optional<domain::Date> ReadDate(FieldId id, const domain::BankTransaction& transaction);
 bool ReadBoolean(FieldId id, const domain::BankTransaction& transaction);
 
@@ -92,5 +93,45 @@ int32_t CurrencyExponent(std::string_view currency_code);
 // The largest exponent of any known currency (4, for CLF): a decimal with more digits than
 // this can never be an amount, whatever the transaction's currency.
 int32_t CurrencyExponentMax();
+
+inline std::string_view PartyAccount(const domain::Party& party) {
+  return party.account_iban.empty() ? std::string_view(party.account_other)
+                                    : std::string_view(party.account_iban);
+}
+
+inline std::string_view ReadText(FieldId id, const domain::BankTransaction& transaction,
+                                 const AccountContext& account) {
+  switch (id) {
+    case FieldId::kCurrency: return transaction.currency;
+    case FieldId::kStatus: return transaction.booked() ? "BOOKED" : "PENDING";
+    case FieldId::kCreditorName: return transaction.creditor.name;
+    case FieldId::kCreditorAccount: return PartyAccount(transaction.creditor);
+    case FieldId::kDebtorName: return transaction.debtor.name;
+    case FieldId::kDebtorAccount: return PartyAccount(transaction.debtor);
+    case FieldId::kRemittanceInformationUnstructured:
+      return transaction.remittance_information_unstructured;
+    case FieldId::kRemittanceInformationStructured:
+      return transaction.remittance_information_structured;
+    case FieldId::kAdditionalInformation: return transaction.additional_information;
+    case FieldId::kBankTransactionCode: return transaction.bank_transaction_code;
+    case FieldId::kMerchantCategoryCode: return transaction.merchant_category_code;
+    case FieldId::kGeneratedPayee: return transaction.generated.payee;
+    case FieldId::kGeneratedDescription: return transaction.generated.description;
+    case FieldId::kTransactionId: return transaction.transaction_id;
+    case FieldId::kInternalTransactionId: return transaction.internal_transaction_id;
+    case FieldId::kEntryReference: return transaction.entry_reference;
+    case FieldId::kSource: return transaction.source;
+    case FieldId::kBankAccountName: return account.name;
+    case FieldId::kBankAccountIban: return account.iban;
+    case FieldId::kBankAccountCurrency: return account.currency;
+    case FieldId::kAmount:
+    case FieldId::kBooked:
+    case FieldId::kBookingDate:
+    case FieldId::kValueDate:
+    case FieldId::kGeneratedDate: break;
+  }
+  assert(false && "ReadText on a field that is not text");
+  return {};
+}
 
 }  // namespace finsync::rules

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cassert>
+#include <utility>
 
 #include "domain/money.h"
 #include "rules/field_path.h"
@@ -177,6 +178,31 @@ std::optional<domain::Date> DateOrNothing(std::string_view value) {
   return domain::ParseDate(value).date;
 }
 
+// The text fields that are stored exactly as given, so a write can swap strings.
+std::string* ExactTextField(TargetField field, domain::BankTransaction& transaction) {
+  if (field == kPayee) return &transaction.generated.payee;
+  if (field == kDescription) return &transaction.generated.description;
+  return nullptr;
+}
+
+std::string* ExactTextField(TargetField field, OutgoingTransaction& outgoing) {
+  if (field == kPayee) return &outgoing.payee;
+  if (field == kDescription) return &outgoing.description;
+  if (field == kCategoryName) return &outgoing.category_name;
+  return nullptr;
+}
+
+template <typename Target>
+std::string ReplaceIn(TargetField field, std::string&& value, Target& target,
+                      std::string& previous_value) {
+  if (std::string* slot = ExactTextField(field, target)) {
+    previous_value = std::exchange(*slot, std::move(value));
+    return "";
+  }
+  previous_value = ReadTarget(field, target);
+  return WriteTarget(field, value, target);
+}
+
 }  // namespace
 
 RuleType RuleTypeOf(Destination destination) {
@@ -338,6 +364,16 @@ std::string WriteTarget(TargetField field, std::string_view value, OutgoingTrans
     case kAmount: break;
   }
   return "";
+}
+
+std::string ReplaceTarget(TargetField field, std::string&& value,
+                          domain::BankTransaction& transaction, std::string& previous_value) {
+  return ReplaceIn(field, std::move(value), transaction, previous_value);
+}
+
+std::string ReplaceTarget(TargetField field, std::string&& value, OutgoingTransaction& outgoing,
+                          std::string& previous_value) {
+  return ReplaceIn(field, std::move(value), outgoing, previous_value);
 }
 
 std::string CheckConstantTargetValue(RuleType rule_type, TargetField field,

@@ -104,6 +104,15 @@ std::string WriteTarget(TargetField field, std::string_view value,
                         domain::BankTransaction& transaction);
 std::string WriteTarget(TargetField field, std::string_view value, OutgoingTransaction& outgoing);
 
+// WriteTarget for the evaluator's hot path: takes the value by move and moves the previous
+// text out instead of copying it. On success `previous_value` holds what ReadTarget showed
+// before the write; on failure nothing changes, `value` is left as it was and
+// `previous_value` holds the current value.
+std::string ReplaceTarget(TargetField field, std::string&& value,
+                          domain::BankTransaction& transaction, std::string& previous_value);
+std::string ReplaceTarget(TargetField field, std::string&& value, OutgoingTransaction& outgoing,
+                          std::string& previous_value);
+
 // The checks WriteTarget makes that do not depend on the transaction, for values known when a
 // rule is saved. Amounts are checked against the largest exponent of any currency. Returns the
 // problem, or "" when the value is acceptable.

@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cstdio>
 #include <optional>
+#include <span>
 #include <utility>
 
 #include "domain/date.h"
@@ -521,6 +522,24 @@ std::string ToText(const Value& value) {
   return "";
 }
 
+void AppendText(const Value& value, std::string& output) {
+  switch (value.kind) {
+    case Value::Kind::kNil: return;
+    case Value::Kind::kText: output += value.text; return;
+    case Value::Kind::kNumber: output += FormatDecimal(value.number); return;
+    case Value::Kind::kBoolean: output += value.boolean ? "true" : "false"; return;
+    case Value::Kind::kArray:
+      for (const std::string& item : value.items) output += item;
+      return;
+  }
+}
+
+// The value as text, moving it out when it already is text.
+std::string TakeText(Value&& value) {
+  if (value.kind == Value::Kind::kText) return std::move(value.text);
+  return ToText(value);
+}
+
 bool IsBlank(const Value& value) {
   switch (value.kind) {
     case Value::Kind::kNil: return true;
@@ -744,7 +763,7 @@ std::string DecimalProblem(std::string_view filter, DecimalError error) {
 }
 
 Result<Value> ApplyArithmetic(const FilterCall& call, const Value& input,
-                              const std::vector<Value>& arguments) {
+                              std::span<const Value> arguments) {
   const std::optional<Decimal> left = ToNumber(input);
   if (!left) {
     return RenderError(std::string(call.name) + ": '" + ToText(input) + "' is not a number");
@@ -778,62 +797,99 @@ Result<Value> ApplyDate(const Value& input, const Value& format) {
   return Value::Text(FormatDateWith(parsed.date, format.text));
 }
 
-Result<Value> ApplyText(const FilterCall& call, const Value& input,
-                        const std::vector<Value>& arguments) {
-  const auto argument_text = [&](size_t index) { return ToText(arguments[index]); };
+Result<Value> Replace(std::string subject, const Value& search, const Value& replacement) {
+  const std::string search_text = ToText(search);
+  const std::string replacement_text = ToText(replacement);
+  if (ReplacedSize(subject, search_text, replacement_text) > kRenderedLengthMax) {
+    return RenderError("replace: the result is longer than " +
+                       std::to_string(kRenderedLengthMax) + " bytes");
+  }
+  return Value::Text(ReplaceAll(subject, search_text, replacement_text));
+}
+
+// Text filters take their input by value, so a chain moves one string along instead of
+// copying it at every step.
+Result<Value> ApplyText(const FilterCall& call, Value input, std::span<const Value> arguments) {
   switch (call.id) {
-    case FilterId::kUpcase: return Value::Text(text::UpperCase(ToText(input)));
-    case FilterId::kDowncase: return Value::Text(text::FoldCase(ToText(input)));
-    case FilterId::kCapitalize: return Value::Text(Capitalize(ToText(input)));
+    case FilterId::kUpcase: return Value::Text(text::UpperCase(TakeText(std::move(input))));
+    case FilterId::kDowncase: return Value::Text(text::FoldCase(TakeText(std::move(input))));
+    case FilterId::kCapitalize: return Value::Text(Capitalize(TakeText(std::move(input))));
     case FilterId::kStrip:
-      return Value::Text(std::string(text::TrimAsciiWhitespace(ToText(input))));
-    case FilterId::kAppend: return Value::Text(ToText(input) + argument_text(0));
-    case FilterId::kPrepend: return Value::Text(argument_text(0) + ToText(input));
-    case FilterId::kRemove: return Value::Text(ReplaceAll(ToText(input), argument_text(0), ""));
-    case FilterId::kReplace: {
-      const std::string subject = ToText(input);
-      const std::string search = argument_text(0);
-      const std::string replacement = argument_text(1);
-      if (ReplacedSize(subject, search, replacement) > kRenderedLengthMax) {
-        return RenderError("replace: the result is longer than " +
-                           std::to_string(kRenderedLengthMax) + " bytes");
-      }
-      return Value::Text(ReplaceAll(subject, search, replacement));
+      return Value::Text(std::string(text::TrimAsciiWhitespace(TakeText(std::move(input)))));
+    case FilterId::kAppend: {
+      std::string subject = TakeText(std::move(input));
+      AppendText(arguments[0], subject);
+      return Value::Text(std::move(subject));
     }
+    case FilterId::kPrepend: return Value::Text(ToText(arguments[0]) + TakeText(std::move(input)));
+    case FilterId::kRemove: return Replace(TakeText(std::move(input)), arguments[0], Value());
+    case FilterId::kReplace:
+      return Replace(TakeText(std::move(input)), arguments[0], arguments[1]);
     case FilterId::kTruncate: {
-      const std::string ellipsis = arguments.size() > 1 ? argument_text(1) : "...";
-      return Value::Text(Truncate(ToText(input), arguments[0].number.coefficient, ellipsis));
+      const std::string ellipsis = arguments.size() > 1 ? ToText(arguments[1]) : "...";
+      return Value::Text(
+          Truncate(TakeText(std::move(input)), arguments[0].number.coefficient, ellipsis));
     }
     case FilterId::kSlice: {
       const int64_t length = arguments.size() > 1 ? arguments[1].number.coefficient : 1;
       return Slice(input, arguments[0].number.coefficient, length);
     }
-    case FilterId::kSplit: return Value::Items(Split(ToText(input), argument_text(0)));
+    case FilterId::kSplit:
+      return Value::Items(Split(TakeText(std::move(input)), ToText(arguments[0])));
     case FilterId::kFirst: return FirstOrLast(input, true);
     case FilterId::kLast: return FirstOrLast(input, false);
-    case FilterId::kJoin: return Join(input, arguments.empty() ? " " : argument_text(0));
-    case FilterId::kDefault: return IsBlank(input) ? arguments[0] : input;
+    case FilterId::kJoin: return Join(input, arguments.empty() ? " " : ToText(arguments[0]));
+    case FilterId::kDefault: return IsBlank(input) ? arguments[0] : std::move(input);
     case FilterId::kDate: return ApplyDate(input, arguments[0]);
     default: break;
   }
   return ApplyArithmetic(call, input, arguments);
 }
 
-Result<Value> ApplyFilter(const FilterCall& call, const Value& input,
-                          const RenderContext& context) {
-  std::vector<Value> arguments;
-  arguments.reserve(call.arguments.size());
-  for (const Operand& operand : call.arguments) {
-    Result<Value> argument = ReadOperand(operand, context);
+Result<Value> ApplyFilter(const FilterCall& call, Value input, const RenderContext& context) {
+  // At most two arguments (FilterSpec), so they live on the stack.
+  std::array<Value, 2> arguments;
+  const size_t count = call.arguments.size();
+  for (size_t index = 0; index < count; ++index) {
+    Result<Value> argument = ReadOperand(call.arguments[index], context);
     if (!argument.ok()) return argument.error();
-    arguments.push_back(std::move(argument.value()));
+    arguments[index] = std::move(argument.value());
   }
-  Result<Value> output = ApplyText(call, input, arguments);
+  Result<Value> output = ApplyText(call, std::move(input), std::span(arguments.data(), count));
   if (output.ok() && SizeOf(output.value()) > kRenderedLengthMax) {
     return RenderError(std::string(call.name) + ": the result is longer than " +
                        std::to_string(kRenderedLengthMax) + " bytes");
   }
   return output;
+}
+
+// Appends a filterless output straight from the transaction, without an intermediate value:
+// the common "{{ creditor.name }}" costs one append.
+std::string AppendOperand(const Operand& operand, const RenderContext& context,
+                          std::string& output) {
+  if (operand.kind == Operand::Kind::kText) {
+    output += operand.text;
+    return "";
+  }
+  if (operand.kind == Operand::Kind::kField &&
+      FieldInfoOf(operand.field).type == FieldType::kText) {
+    output += ReadText(operand.field, context.transaction, context.account);
+    return "";
+  }
+  Result<Value> value = ReadOperand(operand, context);
+  if (!value.ok()) return value.error().detail;
+  AppendText(value.value(), output);
+  return "";
+}
+
+Result<Value> EvaluateOutput(const Operand& subject, const std::vector<FilterCall>& filters,
+                             const RenderContext& context) {
+  Result<Value> value = ReadOperand(subject, context);
+  for (const FilterCall& call : filters) {
+    if (!value.ok()) break;
+    value = ApplyFilter(call, std::move(value.value()), context);
+  }
+  return value;
 }
 
 }  // namespace
@@ -863,15 +919,14 @@ Result<std::string> Template::Render(const domain::BankTransaction& transaction,
   for (const Segment& segment : segments_) {
     if (!segment.is_output) {
       output += segment.literal;
-      continue;
+    } else if (segment.filters.empty()) {
+      std::string problem = AppendOperand(segment.subject, context, output);
+      if (!problem.empty()) return RenderError(std::move(problem));
+    } else {
+      Result<Value> value = EvaluateOutput(segment.subject, segment.filters, context);
+      if (!value.ok()) return value.error();
+      AppendText(value.value(), output);
     }
-    Result<Value> value = ReadOperand(segment.subject, context);
-    for (const FilterCall& call : segment.filters) {
-      if (!value.ok()) break;
-      value = ApplyFilter(call, value.value(), context);
-    }
-    if (!value.ok()) return value.error();
-    output += ToText(value.value());
     if (output.size() > kRenderedLengthMax) {
       return RenderError("the rendered value is longer than " +
                          std::to_string(kRenderedLengthMax) + " bytes");

@@ -19,18 +19,15 @@ struct CountryEntry {
 // The EEA, the United Kingdom, Switzerland and North America: the countries served by
 // GoCardless, Enable Banking and SimpleFIN. Sorted by code.
 constexpr std::array<CountryEntry, 34> kCountryNames = {{
-    {"AT", "Austria"},        {"BE", "Belgium"},       {"BG", "Bulgaria"},
-    {"CA", "Canada"},         {"CH", "Switzerland"},   {"CY", "Cyprus"},
-    {"CZ", "Czechia"},        {"DE", "Germany"},       {"DK", "Denmark"},
-    {"EE", "Estonia"},        {"ES", "Spain"},         {"FI", "Finland"},
-    {"FR", "France"},         {"GB", "United Kingdom"}, {"GR", "Greece"},
-    {"HR", "Croatia"},        {"HU", "Hungary"},       {"IE", "Ireland"},
-    {"IS", "Iceland"},        {"IT", "Italy"},         {"LI", "Liechtenstein"},
-    {"LT", "Lithuania"},      {"LU", "Luxembourg"},    {"LV", "Latvia"},
-    {"MT", "Malta"},          {"NL", "Netherlands"},   {"NO", "Norway"},
-    {"PL", "Poland"},         {"PT", "Portugal"},      {"RO", "Romania"},
-    {"SE", "Sweden"},         {"SI", "Slovenia"},      {"SK", "Slovakia"},
-    {"US", "United States"},
+    {"AT", "Austria"},       {"BE", "Belgium"},        {"BG", "Bulgaria"},   {"CA", "Canada"},
+    {"CH", "Switzerland"},   {"CY", "Cyprus"},         {"CZ", "Czechia"},    {"DE", "Germany"},
+    {"DK", "Denmark"},       {"EE", "Estonia"},        {"ES", "Spain"},      {"FI", "Finland"},
+    {"FR", "France"},        {"GB", "United Kingdom"}, {"GR", "Greece"},     {"HR", "Croatia"},
+    {"HU", "Hungary"},       {"IE", "Ireland"},        {"IS", "Iceland"},    {"IT", "Italy"},
+    {"LI", "Liechtenstein"}, {"LT", "Lithuania"},      {"LU", "Luxembourg"}, {"LV", "Latvia"},
+    {"MT", "Malta"},         {"NL", "Netherlands"},    {"NO", "Norway"},     {"PL", "Poland"},
+    {"PT", "Portugal"},      {"RO", "Romania"},        {"SE", "Sweden"},     {"SI", "Slovenia"},
+    {"SK", "Slovakia"},      {"US", "United States"},
 }};
 
 std::string UpperAscii(std::string_view text) {
@@ -42,8 +39,8 @@ std::string UpperAscii(std::string_view text) {
 }
 
 Error InvalidBank(size_t index, const Bank& bank, std::string_view problem) {
-  return Error::Of(ErrorCode::kValidationFailed, "bank " + std::to_string(index) + " ('" +
-                                                     bank.id + "'): " + std::string(problem));
+  return Error::Of(ErrorCode::kValidationFailed, "bank " + std::to_string(index) + " ('" + bank.id +
+                                                     "'): " + std::string(problem));
 }
 
 std::optional<Error> CheckBank(size_t index, const Bank& bank) {
@@ -110,8 +107,8 @@ Result<Catalog> Catalog::Create(std::vector<Bank> banks) {
             [](const Bank& left, const Bank& right) { return left.id < right.id; });
   for (size_t index = 1; index < banks.size(); ++index) {
     if (banks[index].id == banks[index - 1].id) {
-      return Error::Of(ErrorCode::kValidationFailed, "bank id '" + banks[index].id +
-                                                         "' appears more than once");
+      return Error::Of(ErrorCode::kValidationFailed,
+                       "bank id '" + banks[index].id + "' appears more than once");
     }
   }
   std::vector<Country> countries = CountriesOf(banks);

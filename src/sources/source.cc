@@ -41,13 +41,20 @@ constexpr std::array<BalanceTypeEntry, 7> kBalanceTypeNames = {{
 
 std::string_view SourceErrorKindName(SourceErrorKind kind) {
   switch (kind) {
-    case SourceErrorKind::kTimeout: return "timeout";
-    case SourceErrorKind::kRateLimited: return "rate_limited";
-    case SourceErrorKind::kServerError: return "server_error";
-    case SourceErrorKind::kConsentExpired: return "consent_expired";
-    case SourceErrorKind::kConsentNotFound: return "consent_not_found";
-    case SourceErrorKind::kAccountNotFound: return "account_not_found";
-    case SourceErrorKind::kInvalidRequest: return "invalid_request";
+    case SourceErrorKind::kTimeout:
+      return "timeout";
+    case SourceErrorKind::kRateLimited:
+      return "rate_limited";
+    case SourceErrorKind::kServerError:
+      return "server_error";
+    case SourceErrorKind::kConsentExpired:
+      return "consent_expired";
+    case SourceErrorKind::kConsentNotFound:
+      return "consent_not_found";
+    case SourceErrorKind::kAccountNotFound:
+      return "account_not_found";
+    case SourceErrorKind::kInvalidRequest:
+      return "invalid_request";
   }
   return "server_error";
 }

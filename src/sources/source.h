@@ -57,7 +57,7 @@ template <typename T>
 class [[nodiscard]] SourceResult {
  public:
   SourceResult(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
-  SourceResult(SourceError error)                                               // NOLINT
+  SourceResult(SourceError error)                                              // NOLINT
       : state_(std::in_place_index<1>, std::move(error)) {}
 
   bool ok() const { return state_.index() == 0; }
@@ -111,8 +111,8 @@ struct ConsentRequest {
   std::string institution_id;        // A bank id from the catalog.
   int32_t max_historical_days = 90;  // How far back transactions may be read.
   int32_t access_valid_for_days = 90;
-  std::string redirect_url;          // Where the integrator sends the user when done.
-  std::string caller_reference;      // The caller's own reference, echoed back unchanged.
+  std::string redirect_url;      // Where the integrator sends the user when done.
+  std::string caller_reference;  // The caller's own reference, echoed back unchanged.
 };
 
 struct Consent {
@@ -138,9 +138,9 @@ struct AccountKey {
 
 struct AccountDetails {
   std::string account_reference;
-  std::string iban;               // Empty when the bank gives none.
-  std::string bban;               // The national account number; empty when unknown.
-  std::string name;               // The bank's name for the account ("Girokonto").
+  std::string iban;  // Empty when the bank gives none.
+  std::string bban;  // The national account number; empty when unknown.
+  std::string name;  // The bank's name for the account ("Girokonto").
   std::string owner_name;
   std::string currency;           // ISO 4217, upper case.
   std::string product;            // The bank's product name ("Girokonto Plus").

@@ -5,9 +5,10 @@ namespace {
 
 // Logos are inline SVG data URLs: a self-hosted server shows them without fetching anything
 // from a third party, and they can never go stale.
-#define FINSYNC_SANDBOX_LOGO(colour)                                                   \
+#define FINSYNC_SANDBOX_LOGO(colour)                                                    \
   "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 64 64'%3E" \
-  "%3Crect width='64' height='64' rx='12' fill='%23" colour "'/%3E%3Ctext x='32' y='41'" \
+  "%3Crect width='64' height='64' rx='12' fill='%23" colour                             \
+  "'/%3E%3Ctext x='32' y='41'"                                                          \
   " font-family='sans-serif' font-size='22' text-anchor='middle' fill='white'%3ESB"     \
   "%3C/text%3E%3C/svg%3E"
 

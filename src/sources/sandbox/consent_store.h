@@ -41,8 +41,7 @@ class SandboxConsentStore {
   virtual ~SandboxConsentStore() = default;
 
   // The record, nullopt when there is none, or the store's own failure.
-  virtual Result<std::optional<SandboxConsentRecord>> Load(
-      std::string_view consent_reference) = 0;
+  virtual Result<std::optional<SandboxConsentRecord>> Load(std::string_view consent_reference) = 0;
 
   // Inserts the record or replaces the one with the same consent_reference.
   virtual Status Save(const SandboxConsentRecord& record) = 0;

@@ -43,8 +43,7 @@ Error StepError(std::string_view step, std::string_view problem) {
                    "fault step '" + std::string(step) + "': " + std::string(problem));
 }
 
-Result<FaultStep> ParseCount(std::string_view step, std::string_view count_text,
-                             FaultStep parsed) {
+Result<FaultStep> ParseCount(std::string_view step, std::string_view count_text, FaultStep parsed) {
   if (count_text == "always") {
     parsed.forever = true;
     return parsed;

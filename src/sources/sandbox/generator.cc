@@ -30,10 +30,10 @@ struct CategorySpec {
 // Shares of card payments and their amount ranges in EUR cents; other currencies scale by
 // the exchange rate. Cash withdrawals use fixed round amounts instead of the range.
 constexpr CategorySpec kCategorySpecs[] = {
-    {Category::kGroceries, 300, 250, 5000},      {Category::kCafe, 220, 250, 700},
-    {Category::kRestaurant, 100, 1000, 4500},    {Category::kFuel, 50, 3000, 7000},
-    {Category::kOnlineShop, 100, 800, 6000},     {Category::kTransport, 150, 150, 1500},
-    {Category::kPharmacy, 50, 300, 2000},        {Category::kCashWithdrawal, 30, 2000, 10000},
+    {Category::kGroceries, 300, 250, 5000},   {Category::kCafe, 220, 250, 700},
+    {Category::kRestaurant, 100, 1000, 4500}, {Category::kFuel, 50, 3000, 7000},
+    {Category::kOnlineShop, 100, 800, 6000},  {Category::kTransport, 150, 150, 1500},
+    {Category::kPharmacy, 50, 300, 2000},     {Category::kCashWithdrawal, 30, 2000, 10000},
 };
 constexpr int64_t kCashEuroMinor[] = {2000, 5000, 10000};
 
@@ -81,8 +81,8 @@ class DayBuilder {
       : household_(household),
         account_(household.accounts[account_index]),
         day_(day),
-        identity_seed_(HashCombine(account_.seed, HashCombine(static_cast<uint64_t>(day),
-                                                              kStreamIdentity))),
+        identity_seed_(
+            HashCombine(account_.seed, HashCombine(static_cast<uint64_t>(day), kStreamIdentity))),
         events_(events) {}
 
   const Household& household() const { return household_; }
@@ -138,8 +138,8 @@ void AddCardPayment(DayBuilder& builder, uint64_t seed) {
   const int64_t amount = cash ? RoundToMultiple(FromEuroMinor(euro_minor, account.currency), 1000)
                               : FromEuroMinor(euro_minor, account.currency);
   const int32_t second = static_cast<int32_t>(draws.Between(7 * 3600, 23 * 3600 - 1));
-  Event& event = builder.Add(cash ? EventKind::kCashWithdrawal : EventKind::kCardPayment,
-                             -amount, second);
+  Event& event =
+      builder.Add(cash ? EventKind::kCashWithdrawal : EventKind::kCardPayment, -amount, second);
   event.category = spec.category;
   event.merchant = static_cast<uint16_t>(draws.Below(merchants.size()));
   event.city = static_cast<uint16_t>(draws.Below(account.merchant_country->cities.size()));
@@ -202,11 +202,10 @@ void AddSubscriptionCard(DayBuilder& builder, uint16_t subscription, int64_t pri
 
 void AppendCardSpending(DayBuilder& builder, bool allow_foreign) {
   const Volume& volume = builder.household().volume;
-  const uint64_t seed = HashCombine(builder.account().seed,
-                                    HashCombine(static_cast<uint64_t>(builder.day()), kStreamCards));
+  const uint64_t seed = HashCombine(
+      builder.account().seed, HashCombine(static_cast<uint64_t>(builder.day()), kStreamCards));
   Draws draws(seed);
-  const int64_t count =
-      draws.Between(volume.daily_transactions_min, volume.daily_transactions_max);
+  const int64_t count = draws.Between(volume.daily_transactions_min, volume.daily_transactions_max);
   const size_t first_card = builder.size();
   for (int64_t position = 0; position < count; ++position) {
     AddCardPayment(builder, HashCombine(seed, static_cast<uint64_t>(position)));
@@ -306,8 +305,12 @@ void AppendEventsOfDay(const Household& household, size_t account_index, int64_t
       AppendCheckingSchedule(builder, civil);
       AppendCardSpending(builder, /*allow_foreign=*/true);
       break;
-    case AccountKind::kSavings: AppendSavingsDay(builder, civil); break;
-    case AccountKind::kForeignCurrency: AppendForeignDay(builder, civil); break;
+    case AccountKind::kSavings:
+      AppendSavingsDay(builder, civil);
+      break;
+    case AccountKind::kForeignCurrency:
+      AppendForeignDay(builder, civil);
+      break;
   }
 }
 

@@ -39,22 +39,22 @@ enum class EventKind : uint8_t {
 };
 
 struct Event {
-  uint64_t identity = 0;              // Hash of (account, value day, ordinal); ids derive from it.
-  int64_t amount_minor = 0;           // Booked amount, signed, in the account's currency.
-  int64_t pending_amount_minor = 0;   // While pending: a fuel pre-authorisation, an FX estimate.
-  int64_t foreign_amount_minor = 0;   // FX: the amount in the merchant's currency, positive.
-  int64_t exchange_rate_micros = 0;   // FX: account currency units per foreign unit.
-  int32_t value_day = 0;              // Days since 1970-01-01: when it happened.
-  int32_t booking_day = 0;            // When the bank booked it; value_day + 0..3.
-  int32_t occurred_second = 0;        // Seconds after midnight UTC of value_day.
-  int32_t booked_second = 0;          // Seconds after midnight UTC of booking_day.
+  uint64_t identity = 0;             // Hash of (account, value day, ordinal); ids derive from it.
+  int64_t amount_minor = 0;          // Booked amount, signed, in the account's currency.
+  int64_t pending_amount_minor = 0;  // While pending: a fuel pre-authorisation, an FX estimate.
+  int64_t foreign_amount_minor = 0;  // FX: the amount in the merchant's currency, positive.
+  int64_t exchange_rate_micros = 0;  // FX: account currency units per foreign unit.
+  int32_t value_day = 0;             // Days since 1970-01-01: when it happened.
+  int32_t booking_day = 0;           // When the bank booked it; value_day + 0..3.
+  int32_t occurred_second = 0;       // Seconds after midnight UTC of value_day.
+  int32_t booked_second = 0;         // Seconds after midnight UTC of booking_day.
   EventKind kind = EventKind::kCardPayment;
   Category category = Category::kGroceries;  // Card events only.
-  uint16_t ordinal = 0;               // Position within the account's value day.
-  uint16_t merchant = 0;              // Index into the category's merchants (or foreign ones).
+  uint16_t ordinal = 0;                      // Position within the account's value day.
+  uint16_t merchant = 0;  // Index into the category's merchants (or foreign ones).
   uint16_t city = 0;
-  uint16_t store_number = 0;          // 0 when the merchant prints none.
-  uint8_t other_account = 0;          // Transfers: index of the owner's other account.
+  uint16_t store_number = 0;  // 0 when the merchant prints none.
+  uint8_t other_account = 0;  // Transfers: index of the owner's other account.
 };
 
 // Appends the events of account `account_index` whose value day is `day`, in a fixed order.
@@ -70,9 +70,8 @@ enum class EventState : uint8_t { kNotYet, kPending, kBooked };
 EventState StateAt(const Event& event, int64_t now_ms);
 
 // Fills `transaction` with the event as the household's bank reports it, booked or pending.
-void MaterialiseTransaction(const Household& household, size_t account_index,
-                            const Event& event, bool booked,
-                            domain::BankTransaction& transaction);
+void MaterialiseTransaction(const Household& household, size_t account_index, const Event& event,
+                            bool booked, domain::BankTransaction& transaction);
 
 // Appends the transactions visible at `now_ms`: booked ones with booking day in
 // [from_day, to_day] in (booking day, value day, ordinal) order, and, when `include_pending`,

@@ -85,8 +85,8 @@ SandboxAccount MakeAccount(const Household& household, AccountKind kind, uint64_
   if (kind != AccountKind::kSavings) {
     const Volume& volume = household.volume;
     const int64_t mean_count = volume.daily_transactions_min + volume.daily_transactions_max;
-    const int64_t spending_days_one_in = kind == AccountKind::kForeignCurrency
-                                             ? kForeignSpendingDayOneIn : 1;
+    const int64_t spending_days_one_in =
+        kind == AccountKind::kForeignCurrency ? kForeignSpendingDayOneIn : 1;
     account.expected_daily_spend_minor = FromEuroMinor(
         MeanCardAmountEuroMinor() * mean_count / 2 / spending_days_one_in, account.currency);
   }
@@ -101,8 +101,8 @@ void ChooseSchedule(Household& household, Draws& draws) {
   household.salary_day = static_cast<int32_t>(draws.Between(25, 28));
   household.landlord = PickFrom(country.landlords, draws);
   household.landlord_iban = CounterpartyIban(country, draws.Next());
-  household.apartment = "APT " + std::to_string(draws.Between(1, 40)) +
-                        static_cast<char>('A' + draws.Below(4));
+  household.apartment =
+      "APT " + std::to_string(draws.Between(1, 40)) + static_cast<char>('A' + draws.Below(4));
   household.rent_day = static_cast<int32_t>(draws.Between(1, 3));
   household.rent_minor = RoundUp(FromEuroMinor(draws.Between(850, 1650) * 100, currency), 1000);
   household.netflix_day = draws.Chance(7, 10) ? static_cast<int32_t>(draws.Between(1, 28)) : 0;
@@ -145,7 +145,8 @@ bool IsValidVolume(const Volume& volume) {
 }
 
 std::string AccountReferenceOf(std::string_view consent_reference, size_t index) {
-  return UuidFromHash(HashCombine(HashText(consent_reference), HashCombine(kSaltReferences, index)));
+  return UuidFromHash(
+      HashCombine(HashText(consent_reference), HashCombine(kSaltReferences, index)));
 }
 
 std::string UuidFromHash(uint64_t hash) {
@@ -156,7 +157,7 @@ std::string UuidFromHash(uint64_t hash) {
     hex[index] = kHexDigits[(high >> (60 - 4 * index)) & 0xF];
     hex[16 + index] = kHexDigits[(low >> (60 - 4 * index)) & 0xF];
   }
-  hex[12] = '4';                                 // Version 4: random.
+  hex[12] = '4';                                // Version 4: random.
   hex[16] = kHexDigits[8 + (low >> 62 & 0x3)];  // Variant 10xx.
   return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
          hex.substr(16, 4) + "-" + hex.substr(20, 12);
@@ -169,9 +170,8 @@ int64_t FromEuroMinor(int64_t value_minor, std::string_view currency) {
   return (product >= 0 ? product + 500'000 : product - 500'000) / 1'000'000;
 }
 
-Household MakeHousehold(const BankProfile& bank, uint64_t seed,
-                        std::string_view consent_reference, int32_t account_count,
-                        const Volume& volume) {
+Household MakeHousehold(const BankProfile& bank, uint64_t seed, std::string_view consent_reference,
+                        int32_t account_count, const Volume& volume) {
   assert(account_count >= 1 && account_count <= kAccountsPerConsentMax);
   assert(IsValidVolume(volume));
   Household household;
@@ -190,8 +190,7 @@ Household MakeHousehold(const BankProfile& bank, uint64_t seed,
   constexpr AccountKind kKinds[] = {AccountKind::kChecking, AccountKind::kSavings,
                                     AccountKind::kForeignCurrency};
   for (size_t index = 0; index < static_cast<size_t>(account_count); ++index) {
-    const uint64_t account_seed =
-        HashCombine(household.seed, HashCombine(kSaltAccounts, index));
+    const uint64_t account_seed = HashCombine(household.seed, HashCombine(kSaltAccounts, index));
     household.accounts.push_back(
         MakeAccount(household, kKinds[index], account_seed, consent_reference, index));
   }

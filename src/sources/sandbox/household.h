@@ -46,10 +46,10 @@ struct SandboxAccount {
   std::string bban;
   std::string name;
   std::string product;
-  std::string cash_account_type;  // CACC or SVGS.
-  int64_t opening_balance_minor = 0;     // Balance at the start of Household::opened_day.
+  std::string cash_account_type;           // CACC or SVGS.
+  int64_t opening_balance_minor = 0;       // Balance at the start of Household::opened_day.
   int64_t expected_daily_spend_minor = 0;  // Mean card spending per day (positive).
-  int32_t card_last_digits = 0;          // "CARD 4821 ..." in statements.
+  int32_t card_last_digits = 0;            // "CARD 4821 ..." in statements.
 };
 
 struct Household {
@@ -58,7 +58,7 @@ struct Household {
   const CountryProfile* country = nullptr;
   Volume volume;
   std::string owner_name;
-  int64_t opened_day = 0;  // Days since 1970-01-01; no transaction exists before it.
+  int64_t opened_day = 0;                // Days since 1970-01-01; no transaction exists before it.
   std::vector<SandboxAccount> accounts;  // [0] checking, then savings, then foreign currency.
 
   // The checking account's month, all amounts positive, in its currency.
@@ -85,9 +85,8 @@ struct Household {
 // The customer for `seed` at `bank`. Account references are derived from `consent_reference`
 // so that two consents never share one, even with the same seed. Requires 1 <= account_count
 // <= kAccountsPerConsentMax and a valid volume.
-Household MakeHousehold(const BankProfile& bank, uint64_t seed,
-                        std::string_view consent_reference, int32_t account_count,
-                        const Volume& volume);
+Household MakeHousehold(const BankProfile& bank, uint64_t seed, std::string_view consent_reference,
+                        int32_t account_count, const Volume& volume);
 
 // The reference of the account at `index` (0-based) of a consent: UUID-shaped and unique per
 // consent, whatever the household seed.

@@ -36,8 +36,18 @@ struct CountryLength {
 // Registered IBAN lengths (SWIFT IBAN registry) for the countries the sandbox and its
 // counterparties use, plus a few neighbours so tests can check well-known examples.
 constexpr std::array<CountryLength, 12> kIbanLengths = {{
-    {"AT", 20}, {"BE", 16}, {"CH", 21}, {"DE", 22}, {"ES", 24}, {"FR", 27},
-    {"GB", 22}, {"IT", 27}, {"LT", 20}, {"NL", 18}, {"NO", 15}, {"SE", 24},
+    {"AT", 20},
+    {"BE", 16},
+    {"CH", 21},
+    {"DE", 22},
+    {"ES", 24},
+    {"FR", 27},
+    {"GB", 22},
+    {"IT", 27},
+    {"LT", 20},
+    {"NL", 18},
+    {"NO", 15},
+    {"SE", 24},
 }};
 
 std::optional<size_t> RegisteredLength(std::string_view country_code) {
@@ -58,7 +68,7 @@ std::string Digits(uint64_t hash, size_t count) {
 // The Banque de France letter table: A and J are 1, B, K and S are 2, and so on.
 int32_t RibDigitValue(char byte) {
   if (IsDigit(byte)) return byte - '0';
-  constexpr std::string_view kGroups[9] = {"AJ", "BKS", "CLT", "DMU", "ENV",
+  constexpr std::string_view kGroups[9] = {"AJ",  "BKS", "CLT", "DMU", "ENV",
                                            "FOW", "GPX", "HQY", "IRZ"};
   for (int32_t value = 1; value <= 9; ++value) {
     if (kGroups[value - 1].find(byte) != std::string_view::npos) return value;

@@ -17,9 +17,8 @@ constexpr Merchant kDeCafes[] = {{"Starbucks", "STARBUCKS", true},
 constexpr Merchant kDeRestaurants[] = {{"Vapiano", "VAPIANO", false},
                                        {"L'Osteria", "L OSTERIA", false},
                                        {"Block House", "BLOCK HOUSE", false}};
-constexpr Merchant kDeFuel[] = {{"Aral", "ARAL STATION", true},
-                                {"Shell", "SHELL", true},
-                                {"JET", "JET TANKSTELLE", true}};
+constexpr Merchant kDeFuel[] = {
+    {"Aral", "ARAL STATION", true}, {"Shell", "SHELL", true}, {"JET", "JET TANKSTELLE", true}};
 constexpr Merchant kDeOnline[] = {{"Amazon.de", "AMZN MKTP DE", false},
                                   {"Zalando", "ZALANDO SE", false},
                                   {"OTTO", "OTTO GMBH", false}};
@@ -50,18 +49,15 @@ constexpr Merchant kNlGroceries[] = {{"Albert Heijn", "ALBERT HEIJN", true},
 constexpr Merchant kNlCafes[] = {{"Starbucks", "STARBUCKS", true},
                                  {"Bagels & Beans", "BAGELS BEANS", false},
                                  {"Coffee Company", "COFFEECOMPANY", false}};
-constexpr Merchant kNlRestaurants[] = {{"Wagamama", "WAGAMAMA", false},
-                                       {"FEBO", "FEBO", true},
-                                       {"Vapiano", "VAPIANO", false}};
-constexpr Merchant kNlFuel[] = {{"Shell", "SHELL", true},
-                                {"BP", "BP", true},
-                                {"TinQ", "TINQ", true}};
+constexpr Merchant kNlRestaurants[] = {
+    {"Wagamama", "WAGAMAMA", false}, {"FEBO", "FEBO", true}, {"Vapiano", "VAPIANO", false}};
+constexpr Merchant kNlFuel[] = {
+    {"Shell", "SHELL", true}, {"BP", "BP", true}, {"TinQ", "TINQ", true}};
 constexpr Merchant kNlOnline[] = {{"bol.com", "BOL.COM", false},
                                   {"Coolblue", "COOLBLUE BV", false},
                                   {"Zalando", "ZALANDO", false}};
-constexpr Merchant kNlTransport[] = {{"NS Groep", "NS GROEP IZ REIZIGERS", false},
-                                     {"GVB", "GVB", false},
-                                     {"RET", "RET", false}};
+constexpr Merchant kNlTransport[] = {
+    {"NS Groep", "NS GROEP IZ REIZIGERS", false}, {"GVB", "GVB", false}, {"RET", "RET", false}};
 constexpr Merchant kNlPharmacy[] = {{"Kruidvat", "KRUIDVAT", true}, {"Etos", "ETOS", true}};
 constexpr Merchant kNlCash[] = {{"Geldmaat", "GELDMAAT", true}};
 constexpr City kNlCities[] = {{"Amsterdam", "AMSTERDAM"},
@@ -86,8 +82,7 @@ constexpr Merchant kFrCafes[] = {{"Paul", "PAUL", true},
 constexpr Merchant kFrRestaurants[] = {{"Big Mamma", "BIG MAMMA", false},
                                        {"Hippopotamus", "HIPPOPOTAMUS", false},
                                        {"Bouillon Chartier", "BOUILLON CHARTIER", false}};
-constexpr Merchant kFrFuel[] = {{"TotalEnergies", "TOTALENERGIES", true},
-                                {"Esso", "ESSO", true}};
+constexpr Merchant kFrFuel[] = {{"TotalEnergies", "TOTALENERGIES", true}, {"Esso", "ESSO", true}};
 constexpr Merchant kFrOnline[] = {{"Fnac", "FNAC.COM", false},
                                   {"Cdiscount", "CDISCOUNT", false},
                                   {"Amazon.fr", "AMAZON PAYMENTS", false}};
@@ -114,9 +109,8 @@ constexpr Merchant kGbGroceries[] = {{"Tesco", "TESCO STORES", true},
 constexpr Merchant kGbCafes[] = {{"Pret A Manger", "PRET A MANGER", false},
                                  {"Costa Coffee", "COSTA COFFEE", true},
                                  {"Caffè Nero", "CAFFE NERO", true}};
-constexpr Merchant kGbRestaurants[] = {{"Nando's", "NANDOS", false},
-                                       {"Wagamama", "WAGAMAMA", false},
-                                       {"Dishoom", "DISHOOM", false}};
+constexpr Merchant kGbRestaurants[] = {
+    {"Nando's", "NANDOS", false}, {"Wagamama", "WAGAMAMA", false}, {"Dishoom", "DISHOOM", false}};
 constexpr Merchant kGbFuel[] = {{"BP", "BP", true}, {"Shell", "SHELL", true}};
 constexpr Merchant kGbOnline[] = {{"Amazon.co.uk", "AMAZON.CO.UK", false},
                                   {"ASOS", "ASOS.COM", false},
@@ -146,12 +140,10 @@ constexpr Merchant kSeCafes[] = {{"Espresso House", "ESPRESSO HOUSE", true},
                                  {"Wayne's Coffee", "WAYNES COFFEE", false}};
 constexpr Merchant kSeRestaurants[] = {{"Max Burgers", "MAX HAMBURGARE", true},
                                        {"Vapiano", "VAPIANO", false}};
-constexpr Merchant kSeFuel[] = {{"Circle K", "CIRCLE K", true},
-                                {"Preem", "PREEM", true},
-                                {"OKQ8", "OKQ8", true}};
-constexpr Merchant kSeOnline[] = {{"CDON", "CDON.COM", false},
-                                  {"Zalando", "ZALANDO SE", false},
-                                  {"Apotea", "APOTEA.SE", false}};
+constexpr Merchant kSeFuel[] = {
+    {"Circle K", "CIRCLE K", true}, {"Preem", "PREEM", true}, {"OKQ8", "OKQ8", true}};
+constexpr Merchant kSeOnline[] = {
+    {"CDON", "CDON.COM", false}, {"Zalando", "ZALANDO SE", false}, {"Apotea", "APOTEA.SE", false}};
 constexpr Merchant kSeTransport[] = {{"SL", "SL SODERSTATION", false}, {"SJ", "SJ AB", false}};
 constexpr Merchant kSePharmacy[] = {{"Apotek Hjärtat", "APOTEK HJARTAT", true},
                                     {"Apoteket", "APOTEKET AB", true}};
@@ -167,36 +159,81 @@ constexpr Names kSeLandlords = {"Brf Solgläntan", "Stockholmshem AB"};
 constexpr Names kSeBankCodes = {"919", "918", "917"};
 
 constexpr CountryProfile kCountries[] = {
-    {"DE", "EUR",
-     {kDeGroceries, kDeCafes, kDeRestaurants, kDeFuel, kDeOnline, kDeTransport, kDePharmacy,
-      kDeCash},
-     kDeCities, kDeFirstNames, kDeLastNames, kDeEmployers, kDeLandlords, kDeBankCodes,
-     {"McFit", "MCFIT GMBH", false}, "Girokonto", "Girokonto Plus", "Tagesgeldkonto",
-     "Tagesgeld Flex"},
-    {"NL", "EUR",
-     {kNlGroceries, kNlCafes, kNlRestaurants, kNlFuel, kNlOnline, kNlTransport, kNlPharmacy,
-      kNlCash},
-     kNlCities, kNlFirstNames, kNlLastNames, kNlEmployers, kNlLandlords, kNlBankCodes,
-     {"Basic-Fit", "BASIC-FIT NEDERLAND", false}, "Betaalrekening", "Basispakket",
-     "Spaarrekening", "Direct Sparen"},
-    {"FR", "EUR",
-     {kFrGroceries, kFrCafes, kFrRestaurants, kFrFuel, kFrOnline, kFrTransport, kFrPharmacy,
-      kFrCash},
-     kFrCities, kFrFirstNames, kFrLastNames, kFrEmployers, kFrLandlords, kFrBankCodes,
-     {"Basic-Fit", "BASIC FIT FRANCE", false}, "Compte courant", "Compte de dépôt",
-     "Livret A", "Livret A"},
-    {"GB", "GBP",
-     {kGbGroceries, kGbCafes, kGbRestaurants, kGbFuel, kGbOnline, kGbTransport, kGbPharmacy,
-      kGbCash},
-     kGbCities, kGbFirstNames, kGbLastNames, kGbEmployers, kGbLandlords, kGbBankCodes,
-     {"PureGym", "PUREGYM LTD", false}, "Current Account", "Classic Current Account",
-     "Savings Account", "Easy Access Saver"},
-    {"SE", "SEK",
-     {kSeGroceries, kSeCafes, kSeRestaurants, kSeFuel, kSeOnline, kSeTransport, kSePharmacy,
-      kSeCash},
-     kSeCities, kSeFirstNames, kSeLastNames, kSeEmployers, kSeLandlords, kSeBankCodes,
-     {"SATS", "SATS SVERIGE AB", false}, "Privatkonto", "Privatkonto", "Sparkonto",
-     "E-sparkonto"},
+    {.code = "DE",
+     .currency = "EUR",
+     .merchants = {kDeGroceries, kDeCafes, kDeRestaurants, kDeFuel, kDeOnline, kDeTransport,
+                   kDePharmacy, kDeCash},
+     .cities = kDeCities,
+     .first_names = kDeFirstNames,
+     .last_names = kDeLastNames,
+     .employers = kDeEmployers,
+     .landlords = kDeLandlords,
+     .counterparty_bank_codes = kDeBankCodes,
+     .gym = {"McFit", "MCFIT GMBH", false},
+     .checking_name = "Girokonto",
+     .checking_product = "Girokonto Plus",
+     .savings_name = "Tagesgeldkonto",
+     .savings_product = "Tagesgeld Flex"},
+    {.code = "NL",
+     .currency = "EUR",
+     .merchants = {kNlGroceries, kNlCafes, kNlRestaurants, kNlFuel, kNlOnline, kNlTransport,
+                   kNlPharmacy, kNlCash},
+     .cities = kNlCities,
+     .first_names = kNlFirstNames,
+     .last_names = kNlLastNames,
+     .employers = kNlEmployers,
+     .landlords = kNlLandlords,
+     .counterparty_bank_codes = kNlBankCodes,
+     .gym = {"Basic-Fit", "BASIC-FIT NEDERLAND", false},
+     .checking_name = "Betaalrekening",
+     .checking_product = "Basispakket",
+     .savings_name = "Spaarrekening",
+     .savings_product = "Direct Sparen"},
+    {.code = "FR",
+     .currency = "EUR",
+     .merchants = {kFrGroceries, kFrCafes, kFrRestaurants, kFrFuel, kFrOnline, kFrTransport,
+                   kFrPharmacy, kFrCash},
+     .cities = kFrCities,
+     .first_names = kFrFirstNames,
+     .last_names = kFrLastNames,
+     .employers = kFrEmployers,
+     .landlords = kFrLandlords,
+     .counterparty_bank_codes = kFrBankCodes,
+     .gym = {"Basic-Fit", "BASIC FIT FRANCE", false},
+     .checking_name = "Compte courant",
+     .checking_product = "Compte de dépôt",
+     .savings_name = "Livret A",
+     .savings_product = "Livret A"},
+    {.code = "GB",
+     .currency = "GBP",
+     .merchants = {kGbGroceries, kGbCafes, kGbRestaurants, kGbFuel, kGbOnline, kGbTransport,
+                   kGbPharmacy, kGbCash},
+     .cities = kGbCities,
+     .first_names = kGbFirstNames,
+     .last_names = kGbLastNames,
+     .employers = kGbEmployers,
+     .landlords = kGbLandlords,
+     .counterparty_bank_codes = kGbBankCodes,
+     .gym = {"PureGym", "PUREGYM LTD", false},
+     .checking_name = "Current Account",
+     .checking_product = "Classic Current Account",
+     .savings_name = "Savings Account",
+     .savings_product = "Easy Access Saver"},
+    {.code = "SE",
+     .currency = "SEK",
+     .merchants = {kSeGroceries, kSeCafes, kSeRestaurants, kSeFuel, kSeOnline, kSeTransport,
+                   kSePharmacy, kSeCash},
+     .cities = kSeCities,
+     .first_names = kSeFirstNames,
+     .last_names = kSeLastNames,
+     .employers = kSeEmployers,
+     .landlords = kSeLandlords,
+     .counterparty_bank_codes = kSeBankCodes,
+     .gym = {"SATS", "SATS SVERIGE AB", false},
+     .checking_name = "Privatkonto",
+     .checking_product = "Privatkonto",
+     .savings_name = "Sparkonto",
+     .savings_product = "E-sparkonto"},
 };
 
 constexpr ForeignMerchant kForeignMerchants[] = {
@@ -218,22 +255,30 @@ struct EuroRate {
 
 // Round figures near 2024 market rates; the sandbox needs plausibility, not accuracy.
 constexpr EuroRate kEuroRates[] = {
-    {"EUR", 1'000'000},  {"GBP", 860'000},   {"SEK", 11'400'000}, {"USD", 1'090'000},
-    {"CHF", 950'000},    {"DKK", 7'460'000}, {"NOK", 11'600'000}, {"PLN", 4'300'000},
+    {"EUR", 1'000'000}, {"GBP", 860'000},   {"SEK", 11'400'000}, {"USD", 1'090'000},
+    {"CHF", 950'000},   {"DKK", 7'460'000}, {"NOK", 11'600'000}, {"PLN", 4'300'000},
 };
 
 }  // namespace
 
 std::string_view MerchantCategoryCode(Category category) {
   switch (category) {
-    case Category::kGroceries: return "5411";
-    case Category::kCafe: return "5814";
-    case Category::kRestaurant: return "5812";
-    case Category::kFuel: return "5541";
-    case Category::kOnlineShop: return "5399";
-    case Category::kTransport: return "4111";
-    case Category::kPharmacy: return "5912";
-    case Category::kCashWithdrawal: return "6011";
+    case Category::kGroceries:
+      return "5411";
+    case Category::kCafe:
+      return "5814";
+    case Category::kRestaurant:
+      return "5812";
+    case Category::kFuel:
+      return "5541";
+    case Category::kOnlineShop:
+      return "5399";
+    case Category::kTransport:
+      return "4111";
+    case Category::kPharmacy:
+      return "5912";
+    case Category::kCashWithdrawal:
+      return "6011";
   }
   return "5999";
 }

@@ -39,8 +39,8 @@ struct City {
 };
 
 struct CountryProfile {
-  std::string_view code;      // ISO 3166 alpha-2.
-  std::string_view currency;  // The local currency.
+  std::string_view code;                                            // ISO 3166 alpha-2.
+  std::string_view currency;                                        // The local currency.
   std::array<std::span<const Merchant>, kCategoryCount> merchants;  // Indexed by Category.
   std::span<const City> cities;
   std::span<const std::string_view> first_names;

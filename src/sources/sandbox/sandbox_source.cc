@@ -52,11 +52,15 @@ bool IsUnfinished(ConsentStatus status) {
 bool TransitionAllowed(ConsentStatus current, ConsentStatus target) {
   if (current == target) return true;
   switch (target) {
-    case ConsentStatus::kUndergoingAuthentication: return current == ConsentStatus::kCreated;
+    case ConsentStatus::kUndergoingAuthentication:
+      return current == ConsentStatus::kCreated;
     case ConsentStatus::kLinked:
-    case ConsentStatus::kRejected: return IsUnfinished(current);
-    case ConsentStatus::kSuspended: return !IsFinal(current);
-    default: return false;
+    case ConsentStatus::kRejected:
+      return IsUnfinished(current);
+    case ConsentStatus::kSuspended:
+      return !IsFinal(current);
+    default:
+      return false;
   }
 }
 
@@ -85,9 +89,9 @@ SourceError NotReadable(const SandboxConsentRecord& record, ConsentStatus status
 }
 
 SourceError InvalidLimit(std::string_view field, int32_t maximum, std::string_view bank_id) {
-  return ErrorOf(SourceErrorKind::kInvalidRequest,
-                 std::string(field) + " must be 1 to " + std::to_string(maximum) + " for " +
-                     std::string(bank_id) + ".");
+  return ErrorOf(SourceErrorKind::kInvalidRequest, std::string(field) + " must be 1 to " +
+                                                       std::to_string(maximum) + " for " +
+                                                       std::string(bank_id) + ".");
 }
 
 std::optional<SourceError> CheckConsentRequest(const ConsentRequest& request,
@@ -113,6 +117,17 @@ std::optional<SourceError> CheckConsentRequest(const ConsentRequest& request,
                    "daily transactions must satisfy 0 <= min <= max <= 10000.");
   }
   return std::nullopt;
+}
+
+// A renewed consent for the same connection must show the same customer, as a real bank
+// would, so the caller's reference decides the seed when there is one; account references
+// still change with every consent, as GoCardless account ids do.
+uint64_t DefaultSeed(uint64_t bank_seed, const SandboxConsentRecord& record) {
+  if (record.caller_reference.empty()) {
+    return HashCombine(bank_seed, HashText(record.consent_reference));
+  }
+  return HashCombine(
+      bank_seed, HashCombine(HashText(record.institution_id), HashText(record.caller_reference)));
 }
 
 }  // namespace
@@ -178,9 +193,9 @@ SourceResult<Consent> SandboxSource::StartConsent(const SourceContext& context,
   return StartConsentWithOptions(context, request, SandboxConsentOptions{});
 }
 
-SourceResult<Consent> SandboxSource::StartConsentWithOptions(
-    const SourceContext& context, const ConsentRequest& request,
-    const SandboxConsentOptions& options) {
+SourceResult<Consent> SandboxSource::StartConsentWithOptions(const SourceContext& context,
+                                                             const ConsentRequest& request,
+                                                             const SandboxConsentOptions& options) {
   if (std::optional<SourceError> fault = TakeFault("", "")) return *std::move(fault);
   const BankProfile* bank = FindSandboxBankProfile(request.institution_id);
   if (std::optional<SourceError> error = CheckConsentRequest(request, options, bank)) {
@@ -196,8 +211,7 @@ SourceResult<Consent> SandboxSource::StartConsentWithOptions(
   record.created_at_ms = context.clock.NowMilliseconds();
   record.max_historical_days = request.max_historical_days;
   record.access_valid_for_days = request.access_valid_for_days;
-  record.seed = options.seed.value_or(
-      HashCombine(options_.seed, HashText(record.consent_reference)));
+  record.seed = options.seed.value_or(DefaultSeed(options_.seed, record));
   record.account_count = options.account_count.value_or(
       1 + static_cast<int32_t>(Below(HashCombine(record.seed, 0xAC), kAccountsPerConsentMax)));
   record.volume = options.volume.value_or(options_.default_volume);
@@ -239,9 +253,8 @@ SourceResult<Consent> SandboxSource::GetConsent(const SourceContext& context,
   return ConsentOf(record.value(), context.clock.NowMilliseconds());
 }
 
-SourceResult<std::monostate> SandboxSource::DeleteConsent(const SourceContext& context,
+SourceResult<std::monostate> SandboxSource::DeleteConsent(const SourceContext& /*context*/,
                                                           std::string_view consent_reference) {
-  (void)context;
   if (std::optional<SourceError> fault = TakeFault(consent_reference, "")) {
     return *std::move(fault);
   }
@@ -335,8 +348,8 @@ SourceResult<Household> SandboxSource::HouseholdOfRecord(const SandboxConsentRec
                        record.volume);
 }
 
-SourceResult<SandboxSource::LoadedAccount> SandboxSource::LoadAccount(
-    const SourceContext& context, const AccountKey& account) {
+SourceResult<SandboxSource::LoadedAccount> SandboxSource::LoadAccount(const SourceContext& context,
+                                                                      const AccountKey& account) {
   if (std::optional<SourceError> fault =
           TakeFault(account.consent_reference, account.account_reference)) {
     return *std::move(fault);
@@ -351,9 +364,9 @@ SourceResult<SandboxSource::LoadedAccount> SandboxSource::LoadAccount(
     if (accounts[index].reference != account.account_reference) continue;
     return LoadedAccount{std::move(record.value()), std::move(household.value()), index};
   }
-  return ErrorOf(SourceErrorKind::kAccountNotFound,
-                 "Account " + account.account_reference + " not found in requisition " +
-                     account.consent_reference + ".");
+  return ErrorOf(SourceErrorKind::kAccountNotFound, "Account " + account.account_reference +
+                                                        " not found in requisition " +
+                                                        account.consent_reference + ".");
 }
 
 SourceResult<AccountDetails> SandboxSource::GetAccountDetails(const SourceContext& context,
@@ -388,8 +401,8 @@ SourceResult<std::vector<Balance>> SandboxSource::GetBalances(const SourceContex
   const std::optional<domain::Date> yesterday = domain::Date::FromDaysSinceEpoch(today - 1);
   const int64_t available = totals.interim_booked_minor + totals.pending_minor;
   std::vector<Balance> balances;
-  balances.push_back({BalanceType::kClosingBooked, totals.closing_booked_minor, currency,
-                      yesterday});
+  balances.push_back(
+      {BalanceType::kClosingBooked, totals.closing_booked_minor, currency, yesterday});
   if (household.bank->reports_expected_balance) {
     balances.push_back({BalanceType::kExpected, available, currency, today_date});
     return balances;

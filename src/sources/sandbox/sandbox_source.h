@@ -30,14 +30,16 @@ struct SandboxOptions {
   // The page where a user approves a consent; auth_url is this prefix + consent reference.
   // The application serves that page, so it passes its own base URL here.
   std::string consent_page_url = "/sandbox/consents/";
-  Volume default_volume;
+  Volume default_volume{};
 };
 
 // Choices a sandbox consent can make that a real bank would not offer.
 struct SandboxConsentOptions {
-  std::optional<uint64_t> seed;           // Default: derived from the bank seed and reference.
-  std::optional<int32_t> account_count;   // 1..3; default: derived from the seed.
-  std::optional<Volume> volume;           // Default: SandboxOptions::default_volume.
+  // Default: from the bank seed and the caller's reference (so a renewed consent for the same
+  // connection shows the same customer), or the consent reference when the caller gave none.
+  std::optional<uint64_t> seed{};
+  std::optional<int32_t> account_count{};  // 1..3; default: derived from the seed.
+  std::optional<Volume> volume{};          // Default: SandboxOptions::default_volume.
 };
 
 class SandboxSource final : public Source {
@@ -53,8 +55,8 @@ class SandboxSource final : public Source {
                                    std::string_view consent_reference) override;
   SourceResult<std::monostate> DeleteConsent(const SourceContext& context,
                                              std::string_view consent_reference) override;
-  SourceResult<std::vector<std::string>> ListAccounts(
-      const SourceContext& context, std::string_view consent_reference) override;
+  SourceResult<std::vector<std::string>> ListAccounts(const SourceContext& context,
+                                                      std::string_view consent_reference) override;
   SourceResult<AccountDetails> GetAccountDetails(const SourceContext& context,
                                                  const AccountKey& account) override;
   SourceResult<std::vector<Balance>> GetBalances(const SourceContext& context,
@@ -116,12 +118,11 @@ class SandboxSource final : public Source {
   SourceResult<SandboxConsentRecord> LoadRecord(std::string_view consent_reference);
   SourceResult<SandboxConsentRecord> LoadReadableRecord(const SourceContext& context,
                                                         std::string_view consent_reference);
-  SourceResult<LoadedAccount> LoadAccount(const SourceContext& context,
-                                          const AccountKey& account);
+  SourceResult<LoadedAccount> LoadAccount(const SourceContext& context, const AccountKey& account);
   static SourceResult<Household> HouseholdOfRecord(const SandboxConsentRecord& record);
   Consent ConsentOf(const SandboxConsentRecord& record, int64_t now_ms) const;
-  SourceResult<Consent> Transition(const SourceContext& context,
-                                   std::string_view consent_reference, ConsentStatus target);
+  SourceResult<Consent> Transition(const SourceContext& context, std::string_view consent_reference,
+                                   ConsentStatus target);
   SourceResult<std::string> NewConsentReference(const SourceContext& context);
 
   const SandboxOptions options_;

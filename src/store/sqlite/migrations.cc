@@ -203,6 +203,27 @@ CREATE INDEX jobs_by_user ON jobs(user_id, id);
 CREATE INDEX jobs_by_user_kind ON jobs(user_id, kind, id);
 CREATE INDEX jobs_finished ON jobs(finished_at_ms) WHERE finished_at_ms IS NOT NULL;
 )sql"},
+    {4, "idempotency_keys", R"sql(
+CREATE TABLE idempotency_keys (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL,
+  token_id INTEGER NOT NULL,
+  method TEXT NOT NULL,
+  path TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  state TEXT NOT NULL,
+  response_status INTEGER,
+  response_content_type TEXT,
+  response_headers TEXT,
+  response_body BLOB,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  UNIQUE (token_id, method, path, idempotency_key)
+);
+CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys(expires_at);
+)sql"},
 };
 
 }  // namespace
