@@ -86,10 +86,10 @@ jobs::JobOutcome SyncScheduler::RunAccountSync(const jobs::Job& job) {
   const Error& error = report.error();
   switch (error.code) {
     case ErrorCode::kTooManyRequests:
-      // The bank's own limit: wait as long as it says, at least a minute.
-      return jobs::JobOutcome::RetryAfter(std::max<int64_t>(60, error.retry_after_seconds) *
-                                              1000,
-                                          error.detail);
+      // The bank's own limit: wait as long as it says, at least a minute. A reschedule, not a
+      // retry, so a bank that keeps limiting never uses up the job's attempts.
+      return jobs::JobOutcome::RescheduleAt(
+          now + std::max<int64_t>(60, error.retry_after_seconds) * 1000);
     case ErrorCode::kUnavailable:
     case ErrorCode::kInternal:
       if (job.attempts < kQuickRetries) return jobs::JobOutcome::RetryWithBackoff(error.detail);

@@ -10,6 +10,9 @@
 // "ok" lets calls through, so "ok*2,server_error" fails the third call. "always" keeps the
 // step forever; steps after it never run. Examples: "timeout", "rate_limit:120",
 // "server_error*3", "ok,consent_expired*always". The empty text is the empty plan.
+//
+// Faults answer at once: an injected timeout is reported without waiting, so tests on a
+// ManualClock stay fast while the caller's handling of the outcome is what gets exercised.
 #pragma once
 
 #include <cstdint>

@@ -19,7 +19,8 @@ namespace finsync::sources::sandbox {
 inline constexpr int32_t kDailyTransactionsMax = 10'000;
 inline constexpr int32_t kAccountsPerConsentMax = 3;
 
-// How many card transactions a spending account gets per day, uniformly in [min, max].
+// How many card transactions a spending account gets per day, uniformly in [min, max]: every
+// day for checking, on about one day in three for the travel account (generator.h).
 struct Volume {
   int32_t daily_transactions_min = 2;
   int32_t daily_transactions_max = 6;

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -162,11 +163,16 @@ Status ApplyMigrations(SqliteConnection& connection) {
       "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
       "name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
   if (!status.ok()) return status;
-  auto applied = connection.Query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", {});
+  auto applied = connection.Query("SELECT version FROM schema_migrations", {});
   if (!applied.ok()) return applied.error();
-  int64_t current = applied.value()[0].Int(0);
+  // Every migration not yet recorded runs, even one numbered below an applied one.
+  std::vector<int64_t> applied_versions;
+  for (const auto& row : applied.value()) applied_versions.push_back(row.Int(0));
   for (const Migration& migration : Migrations()) {
-    if (migration.version <= current) continue;
+    if (std::find(applied_versions.begin(), applied_versions.end(), migration.version) !=
+        applied_versions.end()) {
+      continue;
+    }
     status = connection.ExecScript("BEGIN IMMEDIATE");
     if (!status.ok()) return status;
     status = connection.ExecScript(migration.sql);
