@@ -23,12 +23,12 @@ void CheckRuleFields(const Rule& rule, FieldErrors& errors) {
     errors.push_back({"name", "is longer than " + std::to_string(kRuleNameLengthMax) + " bytes"});
   }
   if (rule.description.size() > kRuleDescriptionLengthMax) {
-    errors.push_back({"description", "is longer than " +
-                                         std::to_string(kRuleDescriptionLengthMax) + " bytes"});
+    errors.push_back(
+        {"description", "is longer than " + std::to_string(kRuleDescriptionLengthMax) + " bytes"});
   }
   if (rule.conditions.size() > kConditionsPerRuleMax) {
-    errors.push_back({"conditions", "at most " + std::to_string(kConditionsPerRuleMax) +
-                                        " conditions per rule"});
+    errors.push_back({"conditions",
+                      "at most " + std::to_string(kConditionsPerRuleMax) + " conditions per rule"});
   }
   if (rule.actions.empty()) {
     errors.push_back({"actions", "a rule needs at least one action"});
@@ -42,8 +42,8 @@ void CheckRuleFields(const Rule& rule, FieldErrors& errors) {
 int32_t PinnedExponent(const Rule& rule, std::string& currency_code) {
   if (rule.trigger_on_any_condition) return -1;
   for (const Condition& condition : rule.conditions) {
-    const bool currency_field = condition.field_name == "currency" ||
-                                condition.field_name == "bank_account.currency";
+    const bool currency_field =
+        condition.field_name == "currency" || condition.field_name == "bank_account.currency";
     if (!currency_field || condition.operation != Operator::kEquals) continue;
     currency_code = domain::NormalizeCurrencyCode(text::TrimAsciiWhitespace(condition.value));
     const int32_t exponent = CurrencyExponent(currency_code);
@@ -88,8 +88,8 @@ std::string CheckConstantValue(RuleType rule_type, TargetField target, const Tem
   return CheckConstantTargetValue(rule_type, target, rendered.value());
 }
 
-std::optional<CompiledAction> CompileAction(RuleType rule_type, const Action& action,
-                                            size_t index, FieldErrors& errors) {
+std::optional<CompiledAction> CompileAction(RuleType rule_type, const Action& action, size_t index,
+                                            FieldErrors& errors) {
   if (!ActionAllowed(rule_type, action.type)) {
     errors.push_back({Key("actions", index, "action_type"),
                       std::string(ActionTypeName(action.type)) + " is not allowed in a " +
@@ -132,9 +132,9 @@ std::optional<CompiledAction> CompileAction(RuleType rule_type, const Action& ac
 }
 
 Error InvalidRule(FieldErrors errors) {
-  Error error = Error::Of(ErrorCode::kValidationFailed,
-                          "The rule is invalid: " + errors.front().field + " " +
-                              errors.front().message + ".");
+  Error error =
+      Error::Of(ErrorCode::kValidationFailed, "The rule is invalid: " + errors.front().field + " " +
+                                                  errors.front().message + ".");
   error.field_errors = std::move(errors);
   return error;
 }

@@ -29,7 +29,7 @@ struct CompiledAction {
   int64_t id = 0;
   ActionType type = ActionType::kSetField;
   TargetField target = TargetField::kPayee;  // Unused by SKIP_TRANSFER.
-  std::string_view field_name;  // Static storage (target_field.cc), for rule logs.
+  std::string_view field_name;               // Static storage (target_field.cc), for rule logs.
   std::optional<Template> value;             // nullopt for SKIP_TRANSFER.
 };
 

@@ -99,20 +99,16 @@ TEST(CompilerTest, EachInvalidElementIsReportedUnderItsApiKey) {
        "description", "longer than 2000 bytes"},
       {"no actions", [](Rule& rule) { rule.actions.clear(); }, "actions",
        "a rule needs at least one action"},
-      {"too many conditions",
-       [](Rule& rule) { rule.conditions.resize(101, rule.conditions[0]); }, "conditions",
-       "at most 100 conditions"},
-      {"too many actions", [](Rule& rule) { rule.actions.resize(101, rule.actions[0]); },
-       "actions", "at most 100 actions"},
-      {"unknown condition field",
-       [](Rule& rule) { rule.conditions[0].field_name = "payee"; }, "conditions.0.field_name",
-       "unknown field 'payee'"},
-      {"operator for another type",
-       [](Rule& rule) { rule.conditions[0].operation = kGreaterThan; }, "conditions.0.operator",
-       "GREATER_THAN does not apply to creditor.name, a text field"},
+      {"too many conditions", [](Rule& rule) { rule.conditions.resize(101, rule.conditions[0]); },
+       "conditions", "at most 100 conditions"},
+      {"too many actions", [](Rule& rule) { rule.actions.resize(101, rule.actions[0]); }, "actions",
+       "at most 100 actions"},
+      {"unknown condition field", [](Rule& rule) { rule.conditions[0].field_name = "payee"; },
+       "conditions.0.field_name", "unknown field 'payee'"},
+      {"operator for another type", [](Rule& rule) { rule.conditions[0].operation = kGreaterThan; },
+       "conditions.0.operator", "GREATER_THAN does not apply to creditor.name, a text field"},
       {"bad regex",
-       [](Rule& rule) { rule.conditions[0] = ConditionOf("creditor.name", kMatchesRegex, "a[");
-       },
+       [](Rule& rule) { rule.conditions[0] = ConditionOf("creditor.name", kMatchesRegex, "a["); },
        "conditions.0.value", "invalid regular expression: missing ]"},
       {"too many decimals",
        [](Rule& rule) { rule.conditions[0] = ConditionOf("amount", kLessThan, "-0.00001"); },
@@ -122,8 +118,9 @@ TEST(CompilerTest, EachInvalidElementIsReportedUnderItsApiKey) {
          rule.type = RuleType::kWebhook;
          rule.actions[0].type = kSetYnabField;
        },
-       "actions.0.action_type", "SET_YNAB_FIELD is not allowed in a WEBHOOK rule; use SET_FIELD, "
-                                "SKIP_TRANSFER"},
+       "actions.0.action_type",
+       "SET_YNAB_FIELD is not allowed in a WEBHOOK rule; use SET_FIELD, "
+       "SKIP_TRANSFER"},
       {"SKIP_TRANSFER on BANK", [](Rule& rule) { rule.actions[0].type = kSkipTransfer; },
        "actions.0.action_type", "SKIP_TRANSFER is not allowed in a BANK rule"},
       {"SET_FIELD on YNAB", [](Rule& rule) { rule.type = RuleType::kYnab; },
@@ -134,8 +131,8 @@ TEST(CompilerTest, EachInvalidElementIsReportedUnderItsApiKey) {
          rule.actions[0] = ActionOf(kSetYnabField, "memo", "x");
        },
        "actions.0.action_type", "use SET_LUNCH_MONEY_FIELD, SKIP_TRANSFER"},
-      {"bank field not editable",
-       [](Rule& rule) { rule.actions[0].field_name = "amount"; }, "actions.0.field_name",
+      {"bank field not editable", [](Rule& rule) { rule.actions[0].field_name = "amount"; },
+       "actions.0.field_name",
        "unknown field 'amount' for SET_FIELD in a BANK rule; use one of generated.payee, "
        "generated.description, generated.date"},
       {"YNAB field that does not exist",
@@ -144,8 +141,7 @@ TEST(CompilerTest, EachInvalidElementIsReportedUnderItsApiKey) {
          rule.actions[0] = ActionOf(kSetYnabField, "currency", "EUR");
        },
        "actions.0.field_name", "unknown field 'currency' for SET_YNAB_FIELD in a YNAB rule"},
-      {"bad template",
-       [](Rule& rule) { rule.actions[0].value = "{{ creditor.name | upper }}"; },
+      {"bad template", [](Rule& rule) { rule.actions[0].value = "{{ creditor.name | upper }}"; },
        "actions.0.value", "unknown filter 'upper' at offset 19"},
       {"constant date that is not one",
        [](Rule& rule) { rule.actions[0] = ActionOf(kSetField, "generated.date", "tomorrow"); },

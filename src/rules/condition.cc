@@ -1,8 +1,8 @@
 #include "rules/condition.h"
 
-#include <re2/re2.h>
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
+#include <re2/re2.h>
 
 #include <cassert>
 #include <limits>
@@ -96,8 +96,7 @@ Result<std::vector<std::string>> ParseCommaList(std::string_view value) {
 }
 
 // Where value = coefficient / 10^scale lies at `exponent`, with floor rounding.
-CompiledCondition::ScaledAmount ScaleAmount(int64_t coefficient, int32_t scale,
-                                            int32_t exponent) {
+CompiledCondition::ScaledAmount ScaleAmount(int64_t coefficient, int32_t scale, int32_t exponent) {
   using Wide = __int128;
   Wide power = 1;
   for (int32_t step = 0; step < (exponent > scale ? exponent - scale : scale - exponent); ++step) {
@@ -120,26 +119,37 @@ CompiledCondition::ScaledAmount ScaleAmount(int64_t coefficient, int32_t scale,
 }
 
 // -1, 0 or 1 as the amount is below, equal to or above the scaled value.
-int32_t CompareAmount(int64_t amount_minor, CompiledCondition::ScaledAmount value) {
+inline int32_t CompareAmount(int64_t amount_minor, CompiledCondition::ScaledAmount value) {
   switch (value.position) {
-    case 2: return -1;
-    case -2: return 1;
-    case 1: return amount_minor > value.floor_minor ? 1 : -1;
-    default: break;
+    case 2:
+      return -1;
+    case -2:
+      return 1;
+    case 1:
+      return amount_minor > value.floor_minor ? 1 : -1;
+    default:
+      break;
   }
   if (amount_minor < value.floor_minor) return -1;
   return amount_minor > value.floor_minor ? 1 : 0;
 }
 
-bool OrderingHolds(Operator operation, int32_t order) {
+inline bool OrderingHolds(Operator operation, int32_t order) {
   switch (operation) {
-    case kEquals: return order == 0;
-    case kNotEquals: return order != 0;
-    case kGreaterThan: return order > 0;
-    case kGreaterThanOrEqual: return order >= 0;
-    case kLessThan: return order < 0;
-    case kLessThanOrEqual: return order <= 0;
-    default: break;
+    case kEquals:
+      return order == 0;
+    case kNotEquals:
+      return order != 0;
+    case kGreaterThan:
+      return order > 0;
+    case kGreaterThanOrEqual:
+      return order >= 0;
+    case kLessThan:
+      return order < 0;
+    case kLessThanOrEqual:
+      return order <= 0;
+    default:
+      break;
   }
   assert(false && "not an ordering operator");
   return false;
@@ -159,7 +169,8 @@ bool OperatorAllowed(FieldType type, Operator operation) {
     case FieldType::kDate:
       return OperatorAllowed(FieldType::kMoney, operation) || operation == kIsEmpty ||
              operation == kIsNotEmpty;
-    case FieldType::kBoolean: return operation == kEquals || operation == kNotEquals;
+    case FieldType::kBoolean:
+      return operation == kEquals || operation == kNotEquals;
   }
   return false;
 }
@@ -191,15 +202,14 @@ Result<CompiledCondition> CompiledCondition::Compile(const Condition& condition)
                                         "; fields are " + FieldPathList());
   }
   if (!OperatorAllowed(field->type, condition.operation)) {
-    return FieldError("operator",
-                      std::string(OperatorName(condition.operation)) + " does not apply to " +
-                          std::string(field->path) + ", a " +
-                          std::string(FieldTypeName(field->type)) + " field; use one of " +
-                          OperatorList(field->type));
+    return FieldError("operator", std::string(OperatorName(condition.operation)) +
+                                      " does not apply to " + std::string(field->path) + ", a " +
+                                      std::string(FieldTypeName(field->type)) +
+                                      " field; use one of " + OperatorList(field->type));
   }
   if (condition.value.size() > kConditionValueLengthMax) {
-    return FieldError("value", "longer than " + std::to_string(kConditionValueLengthMax) +
-                                   " bytes");
+    return FieldError("value",
+                      "longer than " + std::to_string(kConditionValueLengthMax) + " bytes");
   }
   CompiledCondition compiled;
   compiled.field_ = field->id;
@@ -213,10 +223,14 @@ Result<CompiledCondition> CompiledCondition::Compile(const Condition& condition)
 
 std::string CompiledCondition::ParseValue(std::string_view value) {
   switch (type_) {
-    case FieldType::kText: return ParseTextValue(value);
-    case FieldType::kMoney: return ParseAmountValue(value);
-    case FieldType::kDate: return ParseDateValue(value);
-    case FieldType::kBoolean: return ParseBooleanValue(value);
+    case FieldType::kText:
+      return ParseTextValue(value);
+    case FieldType::kMoney:
+      return ParseAmountValue(value);
+    case FieldType::kDate:
+      return ParseDateValue(value);
+    case FieldType::kBoolean:
+      return ParseBooleanValue(value);
   }
   return "unknown field type";
 }
@@ -311,27 +325,19 @@ std::string CompiledCondition::ParseBooleanValue(std::string_view value) {
   return "";
 }
 
-bool CompiledCondition::Matches(const domain::BankTransaction& transaction,
-                                const AccountContext& account, int32_t currency_exponent) const {
-  switch (type_) {
-    case FieldType::kText: return MatchText(ReadText(field_, transaction, account));
-    case FieldType::kMoney:
-      return currency_exponent >= 0 && MatchAmount(transaction.amount_minor, currency_exponent);
-    case FieldType::kDate: return MatchDate(ReadDate(field_, transaction));
-    case FieldType::kBoolean:
-      return (ReadBoolean(field_, transaction) == boolean_) == (operation_ == kEquals);
-  }
-  return false;
-}
-
-bool CompiledCondition::TextEquals(std::string_view value, std::string_view needle) const {
+// Inlined into Matches, which runs for every condition of every transaction.
+[[gnu::always_inline]] inline bool CompiledCondition::TextEquals(std::string_view value,
+                                                                 std::string_view needle) const {
   return case_sensitive_ ? value == needle : text::EqualsFolded(value, needle);
 }
 
-bool CompiledCondition::MatchText(std::string_view value) const {
+// Inlined into Matches, which runs for every condition of every transaction.
+[[gnu::always_inline]] inline bool CompiledCondition::MatchText(std::string_view value) const {
   switch (operation_) {
-    case kEquals: return TextEquals(value, needle_);
-    case kNotEquals: return !TextEquals(value, needle_);
+    case kEquals:
+      return TextEquals(value, needle_);
+    case kNotEquals:
+      return !TextEquals(value, needle_);
     case kContains:
     case kNotContains: {
       const bool found = case_sensitive_ ? value.find(needle_) != std::string_view::npos
@@ -344,30 +350,38 @@ bool CompiledCondition::MatchText(std::string_view value) const {
       return case_sensitive_ ? value.ends_with(needle_) : text::EndsWithFolded(value, needle_);
     case kMatchesRegex:
       return RE2::PartialMatch(re2::StringPiece(value.data(), value.size()), *regex_);
-    case kIsEmpty: return value.empty();
-    case kIsNotEmpty: return !value.empty();
+    case kIsEmpty:
+      return value.empty();
+    case kIsNotEmpty:
+      return !value.empty();
     case kIn:
       for (const std::string& item : items_) {
         if (TextEquals(value, item)) return true;
       }
       return false;
-    default: break;
+    default:
+      break;
   }
   assert(false && "operator not allowed on text");
   return false;
 }
 
-bool CompiledCondition::MatchAmount(int64_t amount_minor, int32_t exponent) const {
+// Inlined into Matches, which runs for every condition of every transaction.
+[[gnu::always_inline]] inline bool CompiledCondition::MatchAmount(int64_t amount_minor,
+                                                                  int32_t exponent) const {
   const auto slot = static_cast<size_t>(exponent);
   assert(slot < exponent_slots_);
-  if (operation_ != kIn) return OrderingHolds(operation_, CompareAmount(amount_minor, amounts_[slot]));
+  if (operation_ != kIn)
+    return OrderingHolds(operation_, CompareAmount(amount_minor, amounts_[slot]));
   for (size_t start = 0; start < amounts_.size(); start += exponent_slots_) {
     if (CompareAmount(amount_minor, amounts_[start + slot]) == 0) return true;
   }
   return false;
 }
 
-bool CompiledCondition::MatchDate(const std::optional<domain::Date>& date) const {
+// Inlined into Matches, which runs for every condition of every transaction.
+[[gnu::always_inline]] inline bool CompiledCondition::MatchDate(
+    const std::optional<domain::Date>& date) const {
   if (operation_ == kIsEmpty) return !date;
   if (operation_ == kIsNotEmpty) return date.has_value();
   if (!date) return operation_ == kNotEquals;
@@ -381,20 +395,41 @@ bool CompiledCondition::MatchDate(const std::optional<domain::Date>& date) const
   return OrderingHolds(operation_, order);
 }
 
+bool CompiledCondition::Matches(const domain::BankTransaction& transaction,
+                                const AccountContext& account, int32_t currency_exponent) const {
+  switch (type_) {
+    case FieldType::kText:
+      return MatchText(ReadText(field_, transaction, account));
+    case FieldType::kMoney:
+      return currency_exponent >= 0 && MatchAmount(transaction.amount_minor, currency_exponent);
+    case FieldType::kDate:
+      return MatchDate(ReadDate(field_, transaction));
+    case FieldType::kBoolean:
+      return (ReadBoolean(field_, transaction) == boolean_) == (operation_ == kEquals);
+  }
+  return false;
+}
+
 uint32_t CompiledCondition::cost() const {
   if (type_ != FieldType::kText) return operation_ == kIn ? 2 : 1;
   switch (operation_) {
     case kIsEmpty:
-    case kIsNotEmpty: return 1;
+    case kIsNotEmpty:
+      return 1;
     case kEquals:
     case kNotEquals:
     case kStartsWith:
-    case kEndsWith: return 2;
-    case kIn: return 3;
+    case kEndsWith:
+      return 2;
+    case kIn:
+      return 3;
     case kContains:
-    case kNotContains: return 4;
-    case kMatchesRegex: return 8;
-    default: break;
+    case kNotContains:
+      return 4;
+    case kMatchesRegex:
+      return 8;
+    default:
+      break;
   }
   return 8;
 }

@@ -107,10 +107,10 @@ class CompiledCondition {
   Operator operation_ = Operator::kEquals;
   bool case_sensitive_ = false;  // Also set when folding cannot change any outcome.
   bool boolean_ = false;
-  std::string needle_;               // Folded unless case-sensitive.
-  std::vector<std::string> items_;   // IN on text; folded unless case-sensitive.
+  std::string needle_;                     // Folded unless case-sensitive.
+  std::vector<std::string> items_;         // IN on text; folded unless case-sensitive.
   std::vector<std::string> amount_texts_;  // Money values as written, for messages.
-  std::vector<ScaledAmount> amounts_;  // Item i at exponent e is [i * exponent_slots_ + e].
+  std::vector<ScaledAmount> amounts_;      // Item i at exponent e is [i * exponent_slots_ + e].
   size_t exponent_slots_ = 0;
   std::vector<domain::Date> dates_;
   std::unique_ptr<re2::RE2> regex_;

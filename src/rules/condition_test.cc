@@ -26,14 +26,13 @@ struct MatchCase {
 // Compiles the condition (which must be valid) and evaluates it on `transaction`.
 bool Evaluate(const MatchCase& test_case, const domain::BankTransaction& transaction) {
   Result<CompiledCondition> compiled = CompiledCondition::Compile(
-      ConditionOf(std::string(test_case.field), test_case.operation,
-                  std::string(test_case.value), test_case.case_sensitive));
-  EXPECT_TRUE(compiled.ok()) << test_case.field << " " << OperatorName(test_case.operation)
-                             << " '" << test_case.value << "': "
+      ConditionOf(std::string(test_case.field), test_case.operation, std::string(test_case.value),
+                  test_case.case_sensitive));
+  EXPECT_TRUE(compiled.ok()) << test_case.field << " " << OperatorName(test_case.operation) << " '"
+                             << test_case.value << "': "
                              << (compiled.ok() ? "" : compiled.error().field_errors[0].message);
   if (!compiled.ok()) return !test_case.expected;
-  return compiled.value().Matches(transaction, Everyday(),
-                                  CurrencyExponent(transaction.currency));
+  return compiled.value().Matches(transaction, Everyday(), CurrencyExponent(transaction.currency));
 }
 
 void ExpectCases(std::span<const MatchCase> cases, const domain::BankTransaction& transaction) {
@@ -169,8 +168,8 @@ TEST(ConditionTest, MoneyUsesEachCurrencysExponent) {
   domain::BankTransaction unknown = CardPayment();
   unknown.currency = "XXX";
   const MatchCase yen_cases[] = {
-      {"amount", kEquals, "1000", false, true},    {"amount", kEquals, "1000.00", false, true},
-      {"amount", kEquals, "10", false, false},     {"amount", kGreaterThan, "999.5", false, true},
+      {"amount", kEquals, "1000", false, true},     {"amount", kEquals, "1000.00", false, true},
+      {"amount", kEquals, "10", false, false},      {"amount", kGreaterThan, "999.5", false, true},
       {"amount", kLessThan, "1000.5", false, true}, {"amount", kLessThan, "999.9", false, false},
   };
   const MatchCase dinar_cases[] = {
@@ -295,8 +294,8 @@ TEST(ConditionTest, InvalidConditionsAreRefusedWithTheFieldAndReason) {
       {"creditor.name", kIn, "a" + std::string(100, ','), "value", "item 1 is empty"},
   };
   for (const CompileErrorCase& test_case : cases) {
-    const Result<CompiledCondition> compiled = CompiledCondition::Compile(ConditionOf(
-        std::string(test_case.field), test_case.operation, test_case.value));
+    const Result<CompiledCondition> compiled = CompiledCondition::Compile(
+        ConditionOf(std::string(test_case.field), test_case.operation, test_case.value));
     ASSERT_FALSE(compiled.ok()) << test_case.field << " " << test_case.value;
     ASSERT_EQ(compiled.error().field_errors.size(), 1u);
     const FieldError& error = compiled.error().field_errors[0];
@@ -331,8 +330,7 @@ TEST(ConditionTest, CheapConditionsCostLessThanRegexes) {
   EXPECT_LT(cost_of("amount", kLessThan, "0"), cost_of("creditor.name", kEquals, "a"));
   EXPECT_LT(cost_of("creditor.name", kEquals, "a"), cost_of("creditor.name", kIn, "a,b"));
   EXPECT_LT(cost_of("creditor.name", kIn, "a,b"), cost_of("creditor.name", kContains, "a"));
-  EXPECT_LT(cost_of("creditor.name", kContains, "a"),
-            cost_of("creditor.name", kMatchesRegex, "a"));
+  EXPECT_LT(cost_of("creditor.name", kContains, "a"), cost_of("creditor.name", kMatchesRegex, "a"));
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ struct Decimal {
 
 enum class DecimalError : uint8_t {
   kNone,
-  kOverflow,        // The exact result does not fit in an int64 coefficient.
+  kOverflow,  // The exact result does not fit in an int64 coefficient.
   kDivisionByZero,
   kTooManyDecimals  // The exact result needs more than kDecimalScaleMax decimals.
 };

@@ -91,14 +91,13 @@ TEST(DecimalTest, ArithmeticIsExactOrRefused) {
   for (const Case& test_case : cases) {
     const Decimal left = *ParseDecimal(test_case.left);
     const Decimal right = test_case.right.empty() ? Decimal{} : *ParseDecimal(test_case.right);
-    const DecimalResult result =
-        test_case.operation == kAdd        ? AddDecimal(left, right)
-        : test_case.operation == kSubtract ? SubtractDecimal(left, right)
-        : test_case.operation == kMultiply ? MultiplyDecimal(left, right)
-        : test_case.operation == kDivide   ? DivideDecimal(left, right)
-        : test_case.operation == kAbs
-            ? AbsDecimal(left)
-            : RoundDecimal(left, static_cast<int32_t>(right.coefficient));
+    const DecimalResult result = test_case.operation == kAdd        ? AddDecimal(left, right)
+                                 : test_case.operation == kSubtract ? SubtractDecimal(left, right)
+                                 : test_case.operation == kMultiply ? MultiplyDecimal(left, right)
+                                 : test_case.operation == kDivide   ? DivideDecimal(left, right)
+                                 : test_case.operation == kAbs
+                                     ? AbsDecimal(left)
+                                     : RoundDecimal(left, static_cast<int32_t>(right.coefficient));
     EXPECT_EQ(result.error, test_case.error) << test_case.left << " " << test_case.right;
     if (result.ok()) {
       EXPECT_EQ(FormatDecimal(result.value), test_case.expected)

@@ -60,8 +60,7 @@ void RunSetAction(const CompiledAction& action, const domain::BankTransaction& s
   entry.message =
       ReplaceTarget(action.target, std::move(rendered.value()), target, entry.previous_value);
   entry.success = entry.message.empty();
-  entry.new_value =
-      entry.success ? ReadTarget(action.target, target) : std::move(rendered.value());
+  entry.new_value = entry.success ? ReadTarget(action.target, target) : std::move(rendered.value());
 }
 
 void RunSkipAction(OutgoingTransaction& outgoing, RuleLogEntry& entry) {
@@ -111,8 +110,7 @@ EvaluationSummary ApplyBankRules(const CompiledRuleSet& rules, const AccountCont
   return summary;
 }
 
-EvaluationSummary ApplyDestinationRules(const CompiledRuleSet& rules,
-                                        const AccountContext& account,
+EvaluationSummary ApplyDestinationRules(const CompiledRuleSet& rules, const AccountContext& account,
                                         std::span<const domain::BankTransaction> transactions,
                                         std::span<OutgoingTransaction> outgoing,
                                         std::vector<RuleLogEntry>& log) {
@@ -131,19 +129,18 @@ EvaluationSummary ApplyDestinationRules(const CompiledRuleSet& rules,
 Status UndoBankRuleChange(const RuleLogEntry& entry, domain::BankTransaction& transaction) {
   const std::optional<TargetInfo> target = FindTargetField(RuleType::kBank, entry.field);
   if (!target) {
-    return Error::Of(ErrorCode::kConflict,
-                     "'" + std::string(entry.field) +
-                         "' is not a bank transaction field a rule can change");
+    return Error::Of(
+        ErrorCode::kConflict,
+        "'" + std::string(entry.field) + "' is not a bank transaction field a rule can change");
   }
   if (!entry.success) {
     return Error::Of(ErrorCode::kConflict, "the action failed, so there is nothing to undo");
   }
   const std::string current = ReadTarget(target->field, transaction);
   if (current != entry.new_value) {
-    return Error::Of(ErrorCode::kConflict, std::string(entry.field) +
-                                               " has changed since the rule ran: it is '" +
-                                               current + "', the rule set '" + entry.new_value +
-                                               "'");
+    return Error::Of(ErrorCode::kConflict,
+                     std::string(entry.field) + " has changed since the rule ran: it is '" +
+                         current + "', the rule set '" + entry.new_value + "'");
   }
   const std::string problem = WriteTarget(target->field, entry.previous_value, transaction);
   Require(problem.empty(), "a previous value read from the field can be written back");

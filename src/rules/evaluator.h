@@ -34,7 +34,7 @@ struct RuleLogEntry {
   // The action's field_name, or "skip_transfer". Always static storage (the names in
   // target_field.cc), so it never dangles, and logging an action copies no field name.
   std::string_view field;
-  std::string previous_value;    // As target_field.h's ReadTarget shows it.
+  std::string previous_value;  // As target_field.h's ReadTarget shows it.
   // On success the value now stored (normalised, as ReadTarget shows it); on failure the value
   // that was refused, or "" when the template itself failed.
   std::string new_value;
@@ -57,8 +57,7 @@ EvaluationSummary ApplyBankRules(const CompiledRuleSet& rules, const AccountCont
 // Destination rules over a batch: outgoing[i] is the copy of transactions[i] (see
 // MakeOutgoingTransaction) and is the only thing changed. Requires equal sizes and a set whose
 // type matches every outgoing copy's destination (or an empty set). Appends to `log`.
-EvaluationSummary ApplyDestinationRules(const CompiledRuleSet& rules,
-                                        const AccountContext& account,
+EvaluationSummary ApplyDestinationRules(const CompiledRuleSet& rules, const AccountContext& account,
                                         std::span<const domain::BankTransaction> transactions,
                                         std::span<OutgoingTransaction> outgoing,
                                         std::vector<RuleLogEntry>& log);

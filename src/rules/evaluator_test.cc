@@ -61,10 +61,14 @@ TEST(EvaluatorTest, ConditionsCombineWithAndByDefaultAndOrOnRequest) {
     bool fires;
   };
   const Case cases[] = {
-      {{Holds(), Holds()}, false, true},  {{Holds(), Fails()}, false, false},
-      {{Fails(), Fails()}, false, false}, {{Holds(), Fails()}, true, true},
-      {{Fails(), Holds()}, true, true},   {{Fails(), Fails()}, true, false},
-      {{}, false, true},                  {{}, true, true},
+      {{Holds(), Holds()}, false, true},
+      {{Holds(), Fails()}, false, false},
+      {{Fails(), Fails()}, false, false},
+      {{Holds(), Fails()}, true, true},
+      {{Fails(), Holds()}, true, true},
+      {{Fails(), Fails()}, true, false},
+      {{}, false, true},
+      {{}, true, true},
   };
   for (const Case& test_case : cases) {
     Rule rule = BankRule(1, test_case.conditions, {SetPayee("fired")});
@@ -99,12 +103,12 @@ TEST(EvaluatorTest, ActionsRunInOrderAndEachIsLogged) {
   // Proves actions of one rule run in order, each seeing the previous one's change, and that
   // every attempt is logged with exact previous and new values; a failed action is logged
   // with its reason and does not stop the next one.
-  Rule rule = BankRule(9, {Holds()},
-                       {SetPayee("A", 101), SetPayee("{{ generated.payee }}B", 102),
-                        ActionOf(kSetField, "generated.date", "{{ creditor.name }}", 103),
-                        ActionOf(kSetField, "generated.date", "{{ value_date }}", 104),
-                        ActionOf(kSetField, "generated.description",
-                                 "{{ creditor.name | plus: 1 }}", 105)});
+  Rule rule = BankRule(
+      9, {Holds()},
+      {SetPayee("A", 101), SetPayee("{{ generated.payee }}B", 102),
+       ActionOf(kSetField, "generated.date", "{{ creditor.name }}", 103),
+       ActionOf(kSetField, "generated.date", "{{ value_date }}", 104),
+       ActionOf(kSetField, "generated.description", "{{ creditor.name | plus: 1 }}", 105)});
   std::vector<domain::BankTransaction> batch = {CardPayment(), CardPayment()};
   batch[1].id = 43;
   batch[1].creditor.name = "Netflix";
@@ -179,12 +183,12 @@ TEST(EvaluatorTest, DestinationRulesChangeOnlyTheOutgoingCopy) {
     std::function<void(const OutgoingTransaction&)> check;
   };
   const Case cases[] = {
-      {DestinationRule(RuleType::kYnab,
-                       {ActionOf(kSetYnabField, "memo", "{{ remittance_information.unstructured"
-                                                        " | truncate: 12, '' }}"),
-                        ActionOf(kSetYnabField, "amount", "{amount*-1}"),
-                        ActionOf(kSetYnabField, "flag_color", "purple"),
-                        ActionOf(kSetYnabField, "approved", "{{ booked }}")}),
+      {DestinationRule(RuleType::kYnab, {ActionOf(kSetYnabField, "memo",
+                                                  "{{ remittance_information.unstructured"
+                                                  " | truncate: 12, '' }}"),
+                                         ActionOf(kSetYnabField, "amount", "{amount*-1}"),
+                                         ActionOf(kSetYnabField, "flag_color", "purple"),
+                                         ActionOf(kSetYnabField, "approved", "{{ booked }}")}),
        Destination::kYnab,
        [](const OutgoingTransaction& outgoing) {
          EXPECT_EQ(outgoing.description, "CARD PAYMENT");

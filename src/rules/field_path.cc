@@ -73,20 +73,28 @@ std::string FieldPathList() {
 
 std::string_view FieldTypeName(FieldType type) {
   switch (type) {
-    case kText: return "text";
-    case kMoney: return "money";
-    case kDate: return "date";
-    case kBoolean: return "boolean";
+    case kText:
+      return "text";
+    case kMoney:
+      return "money";
+    case kDate:
+      return "date";
+    case kBoolean:
+      return "boolean";
   }
   return "unknown";
 }
 
 std::optional<domain::Date> ReadDate(FieldId id, const domain::BankTransaction& transaction) {
   switch (id) {
-    case kBookingDate: return transaction.booking_date;
-    case kValueDate: return transaction.value_date;
-    case kGeneratedDate: return transaction.generated.date;
-    default: break;
+    case kBookingDate:
+      return transaction.booking_date;
+    case kValueDate:
+      return transaction.value_date;
+    case kGeneratedDate:
+      return transaction.generated.date;
+    default:
+      break;
   }
   assert(false && "ReadDate on a field that is not a date");
   return std::nullopt;
@@ -106,8 +114,8 @@ int32_t CurrencyExponent(std::string_view currency_code) {
     table.fill(-1);
     for (const domain::Currency& currency : domain::Currency::All()) {
       const std::string_view code = currency.code();
-      const size_t index = static_cast<size_t>(((code[0] - 'A') * 26 + code[1] - 'A') * 26 +
-                                               (code[2] - 'A'));
+      const size_t index =
+          static_cast<size_t>(((code[0] - 'A') * 26 + code[1] - 'A') * 26 + (code[2] - 'A'));
       table[index] = static_cast<int8_t>(currency.exponent());
     }
     return table;

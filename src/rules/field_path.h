@@ -99,36 +99,56 @@ inline std::string_view PartyAccount(const domain::Party& party) {
                                     : std::string_view(party.account_iban);
 }
 
-inline std::string_view ReadText(FieldId id, const domain::BankTransaction& transaction,
-                                 const AccountContext& account) {
+[[gnu::always_inline]] inline std::string_view ReadText(FieldId id,
+                                                        const domain::BankTransaction& transaction,
+                                                        const AccountContext& account) {
   switch (id) {
-    case FieldId::kCurrency: return transaction.currency;
-    case FieldId::kStatus: return transaction.booked() ? "BOOKED" : "PENDING";
-    case FieldId::kCreditorName: return transaction.creditor.name;
-    case FieldId::kCreditorAccount: return PartyAccount(transaction.creditor);
-    case FieldId::kDebtorName: return transaction.debtor.name;
-    case FieldId::kDebtorAccount: return PartyAccount(transaction.debtor);
+    case FieldId::kCurrency:
+      return transaction.currency;
+    case FieldId::kStatus:
+      return transaction.booked() ? "BOOKED" : "PENDING";
+    case FieldId::kCreditorName:
+      return transaction.creditor.name;
+    case FieldId::kCreditorAccount:
+      return PartyAccount(transaction.creditor);
+    case FieldId::kDebtorName:
+      return transaction.debtor.name;
+    case FieldId::kDebtorAccount:
+      return PartyAccount(transaction.debtor);
     case FieldId::kRemittanceInformationUnstructured:
       return transaction.remittance_information_unstructured;
     case FieldId::kRemittanceInformationStructured:
       return transaction.remittance_information_structured;
-    case FieldId::kAdditionalInformation: return transaction.additional_information;
-    case FieldId::kBankTransactionCode: return transaction.bank_transaction_code;
-    case FieldId::kMerchantCategoryCode: return transaction.merchant_category_code;
-    case FieldId::kGeneratedPayee: return transaction.generated.payee;
-    case FieldId::kGeneratedDescription: return transaction.generated.description;
-    case FieldId::kTransactionId: return transaction.transaction_id;
-    case FieldId::kInternalTransactionId: return transaction.internal_transaction_id;
-    case FieldId::kEntryReference: return transaction.entry_reference;
-    case FieldId::kSource: return transaction.source;
-    case FieldId::kBankAccountName: return account.name;
-    case FieldId::kBankAccountIban: return account.iban;
-    case FieldId::kBankAccountCurrency: return account.currency;
+    case FieldId::kAdditionalInformation:
+      return transaction.additional_information;
+    case FieldId::kBankTransactionCode:
+      return transaction.bank_transaction_code;
+    case FieldId::kMerchantCategoryCode:
+      return transaction.merchant_category_code;
+    case FieldId::kGeneratedPayee:
+      return transaction.generated.payee;
+    case FieldId::kGeneratedDescription:
+      return transaction.generated.description;
+    case FieldId::kTransactionId:
+      return transaction.transaction_id;
+    case FieldId::kInternalTransactionId:
+      return transaction.internal_transaction_id;
+    case FieldId::kEntryReference:
+      return transaction.entry_reference;
+    case FieldId::kSource:
+      return transaction.source;
+    case FieldId::kBankAccountName:
+      return account.name;
+    case FieldId::kBankAccountIban:
+      return account.iban;
+    case FieldId::kBankAccountCurrency:
+      return account.currency;
     case FieldId::kAmount:
     case FieldId::kBooked:
     case FieldId::kBookingDate:
     case FieldId::kValueDate:
-    case FieldId::kGeneratedDate: break;
+    case FieldId::kGeneratedDate:
+      break;
   }
   assert(false && "ReadText on a field that is not text");
   return {};

@@ -47,8 +47,8 @@ inline constexpr size_t kRuleNameLengthMax = 255;          // Bytes.
 inline constexpr size_t kRuleDescriptionLengthMax = 2000;  // Bytes.
 inline constexpr size_t kConditionValueLengthMax = 1000;   // Bytes, regexes and IN lists too.
 inline constexpr size_t kInListItemsMax = 100;
-inline constexpr size_t kTemplateLengthMax = 2000;         // Bytes of template source.
-inline constexpr size_t kRenderedLengthMax = 64 * 1024;    // Bytes of one rendered value.
+inline constexpr size_t kTemplateLengthMax = 2000;       // Bytes of template source.
+inline constexpr size_t kRenderedLengthMax = 64 * 1024;  // Bytes of one rendered value.
 
 struct Condition {
   int64_t id = 0;

@@ -42,7 +42,7 @@ constexpr std::array<TargetInfo, 8> kLunchMoneyTargets = {{
     {kExternalId, "external_id"},
 }};
 
-constexpr std::array<std::string_view, 7> kFlagColors = {"",     "red",  "orange", "yellow",
+constexpr std::array<std::string_view, 7> kFlagColors = {"",      "red",  "orange", "yellow",
                                                          "green", "blue", "purple"};
 constexpr std::array<std::string_view, 3> kYnabClearedValues = {"cleared", "uncleared",
                                                                 "reconciled"};
@@ -136,15 +136,18 @@ std::string CheckValue(Destination destination, TargetField field, std::string_v
     case kPayee:
     case kDescription:
     case kCategoryName:
-    case kAmount: return "";
-    case kDate: return CheckDate(value);
+    case kAmount:
+      return "";
+    case kDate:
+      return CheckDate(value);
     case kCategoryId:
       if (value.empty()) return "";
       if (destination == Destination::kYnab) {
         return IsUuid(value) ? "" : "category_id must be a YNAB category UUID or empty";
       }
       return IsPositiveNumber(value) ? "" : "category_id must be a Lunch Money category number";
-    case kFlagColor: return OneOf(value, kFlagColors) ? "" : MustBeOneOf("flag_color", kFlagColors);
+    case kFlagColor:
+      return OneOf(value, kFlagColors) ? "" : MustBeOneOf("flag_color", kFlagColors);
     case kCleared:
       if (destination == Destination::kYnab) {
         return OneOf(value, kYnabClearedValues) ? "" : MustBeOneOf("cleared", kYnabClearedValues);
@@ -207,19 +210,26 @@ std::string ReplaceIn(TargetField field, std::string&& value, Target& target,
 
 RuleType RuleTypeOf(Destination destination) {
   switch (destination) {
-    case Destination::kYnab: return RuleType::kYnab;
-    case Destination::kLunchMoney: return RuleType::kLunchMoney;
-    case Destination::kWebhook: return RuleType::kWebhook;
+    case Destination::kYnab:
+      return RuleType::kYnab;
+    case Destination::kLunchMoney:
+      return RuleType::kLunchMoney;
+    case Destination::kWebhook:
+      return RuleType::kWebhook;
   }
   return RuleType::kWebhook;
 }
 
 std::optional<Destination> DestinationOf(RuleType type) {
   switch (type) {
-    case RuleType::kBank: return std::nullopt;
-    case RuleType::kYnab: return Destination::kYnab;
-    case RuleType::kLunchMoney: return Destination::kLunchMoney;
-    case RuleType::kWebhook: return Destination::kWebhook;
+    case RuleType::kBank:
+      return std::nullopt;
+    case RuleType::kYnab:
+      return Destination::kYnab;
+    case RuleType::kLunchMoney:
+      return Destination::kLunchMoney;
+    case RuleType::kWebhook:
+      return Destination::kWebhook;
   }
   return std::nullopt;
 }
@@ -241,7 +251,8 @@ OutgoingTransaction MakeOutgoingTransaction(const domain::BankTransaction& trans
 
 bool ActionAllowed(RuleType rule_type, ActionType action_type) {
   switch (rule_type) {
-    case RuleType::kBank: return action_type == ActionType::kSetField;
+    case RuleType::kBank:
+      return action_type == ActionType::kSetField;
     case RuleType::kYnab:
       return action_type == ActionType::kSetYnabField || action_type == ActionType::kSkipTransfer;
     case RuleType::kLunchMoney:
@@ -266,9 +277,12 @@ std::string AllowedActionList(RuleType rule_type) {
 std::span<const TargetInfo> TargetFieldsFor(RuleType rule_type) {
   switch (rule_type) {
     case RuleType::kBank:
-    case RuleType::kWebhook: return kBankTargets;
-    case RuleType::kYnab: return kYnabTargets;
-    case RuleType::kLunchMoney: return kLunchMoneyTargets;
+    case RuleType::kWebhook:
+      return kBankTargets;
+    case RuleType::kYnab:
+      return kYnabTargets;
+    case RuleType::kLunchMoney:
+      return kLunchMoneyTargets;
   }
   return {};
 }
@@ -291,10 +305,14 @@ std::string TargetFieldList(RuleType rule_type) {
 
 std::string ReadTarget(TargetField field, const domain::BankTransaction& transaction) {
   switch (field) {
-    case kPayee: return transaction.generated.payee;
-    case kDescription: return transaction.generated.description;
-    case kDate: return FormatOptionalDate(transaction.generated.date);
-    default: break;
+    case kPayee:
+      return transaction.generated.payee;
+    case kDescription:
+      return transaction.generated.description;
+    case kDate:
+      return FormatOptionalDate(transaction.generated.date);
+    default:
+      break;
   }
   assert(false && "a BANK rule sets only generated fields");
   return "";
@@ -302,21 +320,31 @@ std::string ReadTarget(TargetField field, const domain::BankTransaction& transac
 
 std::string ReadTarget(TargetField field, const OutgoingTransaction& outgoing) {
   switch (field) {
-    case kPayee: return outgoing.payee;
-    case kDescription: return outgoing.description;
-    case kDate: return FormatOptionalDate(outgoing.date);
+    case kPayee:
+      return outgoing.payee;
+    case kDescription:
+      return outgoing.description;
+    case kDate:
+      return FormatOptionalDate(outgoing.date);
     case kAmount: {
       const int32_t exponent = CurrencyExponent(outgoing.currency);
       if (exponent < 0) return std::to_string(outgoing.amount_minor);
       return domain::FormatDecimalAmount(outgoing.amount_minor, exponent);
     }
-    case kCategoryId: return outgoing.category_id;
-    case kCategoryName: return outgoing.category_name;
-    case kFlagColor: return outgoing.flag_color;
-    case kCleared: return outgoing.cleared;
-    case kApproved: return outgoing.approved ? (*outgoing.approved ? "true" : "false") : "";
-    case kTags: return JoinTags(outgoing.tags);
-    case kExternalId: return outgoing.external_id;
+    case kCategoryId:
+      return outgoing.category_id;
+    case kCategoryName:
+      return outgoing.category_name;
+    case kFlagColor:
+      return outgoing.flag_color;
+    case kCleared:
+      return outgoing.cleared;
+    case kApproved:
+      return outgoing.approved ? (*outgoing.approved ? "true" : "false") : "";
+    case kTags:
+      return JoinTags(outgoing.tags);
+    case kExternalId:
+      return outgoing.external_id;
   }
   return "";
 }
@@ -325,14 +353,19 @@ std::string WriteTarget(TargetField field, std::string_view value,
                         domain::BankTransaction& transaction) {
   value = Prepare(field, value);
   switch (field) {
-    case kPayee: transaction.generated.payee = value; return "";
-    case kDescription: transaction.generated.description = value; return "";
+    case kPayee:
+      transaction.generated.payee = value;
+      return "";
+    case kDescription:
+      transaction.generated.description = value;
+      return "";
     case kDate: {
       std::string problem = CheckDate(value);
       if (problem.empty()) transaction.generated.date = DateOrNothing(value);
       return problem;
     }
-    default: break;
+    default:
+      break;
   }
   assert(false && "a BANK rule sets only generated fields");
   return "field not settable on a bank transaction";
@@ -351,17 +384,38 @@ std::string WriteTarget(TargetField field, std::string_view value, OutgoingTrans
   std::string problem = CheckValue(outgoing.destination, field, value);
   if (!problem.empty()) return problem;
   switch (field) {
-    case kPayee: outgoing.payee = value; break;
-    case kDescription: outgoing.description = value; break;
-    case kDate: outgoing.date = DateOrNothing(value); break;
-    case kCategoryId: outgoing.category_id = value; break;
-    case kCategoryName: outgoing.category_name = value; break;
-    case kFlagColor: outgoing.flag_color = value; break;
-    case kCleared: outgoing.cleared = value; break;
-    case kApproved: outgoing.approved = value == "true"; break;
-    case kTags: outgoing.tags = SplitTags(value); break;
-    case kExternalId: outgoing.external_id = value; break;
-    case kAmount: break;
+    case kPayee:
+      outgoing.payee = value;
+      break;
+    case kDescription:
+      outgoing.description = value;
+      break;
+    case kDate:
+      outgoing.date = DateOrNothing(value);
+      break;
+    case kCategoryId:
+      outgoing.category_id = value;
+      break;
+    case kCategoryName:
+      outgoing.category_name = value;
+      break;
+    case kFlagColor:
+      outgoing.flag_color = value;
+      break;
+    case kCleared:
+      outgoing.cleared = value;
+      break;
+    case kApproved:
+      outgoing.approved = value == "true";
+      break;
+    case kTags:
+      outgoing.tags = SplitTags(value);
+      break;
+    case kExternalId:
+      outgoing.external_id = value;
+      break;
+    case kAmount:
+      break;
   }
   return "";
 }

@@ -116,7 +116,6 @@ std::string ReplaceTarget(TargetField field, std::string&& value, OutgoingTransa
 // The checks WriteTarget makes that do not depend on the transaction, for values known when a
 // rule is saved. Amounts are checked against the largest exponent of any currency. Returns the
 // problem, or "" when the value is acceptable.
-std::string CheckConstantTargetValue(RuleType rule_type, TargetField field,
-                                     std::string_view value);
+std::string CheckConstantTargetValue(RuleType rule_type, TargetField field, std::string_view value);
 
 }  // namespace finsync::rules

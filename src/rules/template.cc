@@ -194,9 +194,7 @@ class Parser {
   const std::string& error() const { return error_; }
 
  private:
-  bool AtText(std::string_view text) const {
-    return source_.substr(position_).starts_with(text);
-  }
+  bool AtText(std::string_view text) const { return source_.substr(position_).starts_with(text); }
   void SkipSpaces() {
     while (position_ < source_.size() && IsSpace(source_[position_])) ++position_;
   }
@@ -283,8 +281,7 @@ bool Parser::ParseOutput(std::vector<Template::Segment>& segments) {
     }
     ++position_;
     if (segment.filters.size() == kFiltersPerOutputMax) {
-      return Fail("more than " + std::to_string(kFiltersPerOutputMax) + " filters" +
-                  At(position_));
+      return Fail("more than " + std::to_string(kFiltersPerOutputMax) + " filters" + At(position_));
     }
     FilterCall call;
     if (!ParseFilter(call)) return false;
@@ -330,8 +327,7 @@ bool Parser::ParseString(Operand& operand) {
 bool Parser::ParseNumber(Operand& operand) {
   const size_t start = position_;
   if (source_[position_] == '-' || source_[position_] == '+') ++position_;
-  while (position_ < source_.size() &&
-         (IsDigit(source_[position_]) || source_[position_] == '.')) {
+  while (position_ < source_.size() && (IsDigit(source_[position_]) || source_[position_] == '.')) {
     ++position_;
   }
   const std::string_view spelling = source_.substr(start, position_ - start);
@@ -361,8 +357,8 @@ bool Parser::ParsePath(std::string& path) {
 bool Parser::ResolveField(std::string_view path, size_t offset, Operand& operand) {
   const std::optional<FieldInfo> field = FindField(path);
   if (!field) {
-    return Fail("unknown field '" + std::string(path) + "'" + At(offset) +
-                "; fields are " + FieldPathList());
+    return Fail("unknown field '" + std::string(path) + "'" + At(offset) + "; fields are " +
+                FieldPathList());
   }
   operand.kind = Operand::Kind::kField;
   operand.field = field->id;
@@ -379,8 +375,8 @@ bool Parser::ParseFilter(FilterCall& call) {
   if (name.empty()) return Fail("expected a filter name after '|'" + At(name_offset));
   const FilterSpec* filter = FindFilter(name);
   if (filter == nullptr) {
-    return Fail("unknown filter '" + std::string(name) + "'" + At(name_offset) +
-                "; filters are " + FilterNameList());
+    return Fail("unknown filter '" + std::string(name) + "'" + At(name_offset) + "; filters are " +
+                FilterNameList());
   }
   call.id = filter->id;
   call.name = filter->name;
@@ -391,8 +387,8 @@ bool Parser::ParseFilter(FilterCall& call) {
       SkipSpaces();
       const size_t offset = position_;
       if (call.arguments.size() == filter->arguments_max) {
-        return Fail(std::string(name) + " takes at most " +
-                    std::to_string(filter->arguments_max) + " argument(s)" + At(offset));
+        return Fail(std::string(name) + " takes at most " + std::to_string(filter->arguments_max) +
+                    " argument(s)" + At(offset));
       }
       Operand argument;
       if (!ParseOperand(argument)) return false;
@@ -412,7 +408,8 @@ bool Parser::CheckArgument(const FilterSpec& filter, size_t index, Operand& argu
                            size_t offset) {
   const std::string name(filter.name);
   switch (filter.kinds[index]) {
-    case ArgumentKind::kAny: return true;
+    case ArgumentKind::kAny:
+      return true;
     case ArgumentKind::kNumber:
       if (argument.kind == Operand::Kind::kText) {
         const std::optional<Decimal> number = ParseDecimal(argument.text);
@@ -431,8 +428,7 @@ bool Parser::CheckArgument(const FilterSpec& filter, size_t index, Operand& argu
           argument.number.coefficient < -kIntegerArgumentMax) {
         return Fail(name + " expects a whole number literal" + At(offset));
       }
-      if (argument.number.coefficient < 0 &&
-          !(filter.id == FilterId::kSlice && index == 0)) {
+      if (argument.number.coefficient < 0 && !(filter.id == FilterId::kSlice && index == 0)) {
         return Fail(name + " expects a number that is not negative" + At(offset));
       }
       if (filter.id == FilterId::kRound && argument.number.coefficient > kDecimalScaleMax) {
@@ -485,10 +481,9 @@ bool Parser::ParseLegacy(std::vector<Template::Segment>& segments) {
     call.id = FindFilter(filter_name)->id;
     call.name = FindFilter(filter_name)->name;
     const bool starts_number =
-        position_ < closing &&
-        (IsDigit(source_[position_]) ||
-         ((source_[position_] == '-' || source_[position_] == '+') && position_ + 1 < closing &&
-          IsDigit(source_[position_ + 1])));
+        position_ < closing && (IsDigit(source_[position_]) ||
+                                ((source_[position_] == '-' || source_[position_] == '+') &&
+                                 position_ + 1 < closing && IsDigit(source_[position_ + 1])));
     if (!starts_number) {
       return Fail("expected a number" + At(number_offset) + " in the {field*number} form");
     }
@@ -509,10 +504,14 @@ bool Parser::ParseLegacy(std::vector<Template::Segment>& segments) {
 
 std::string ToText(const Value& value) {
   switch (value.kind) {
-    case Value::Kind::kNil: return "";
-    case Value::Kind::kText: return value.text;
-    case Value::Kind::kNumber: return FormatDecimal(value.number);
-    case Value::Kind::kBoolean: return value.boolean ? "true" : "false";
+    case Value::Kind::kNil:
+      return "";
+    case Value::Kind::kText:
+      return value.text;
+    case Value::Kind::kNumber:
+      return FormatDecimal(value.number);
+    case Value::Kind::kBoolean:
+      return value.boolean ? "true" : "false";
     case Value::Kind::kArray: {
       std::string joined;
       for (const std::string& item : value.items) joined += item;
@@ -524,10 +523,17 @@ std::string ToText(const Value& value) {
 
 void AppendText(const Value& value, std::string& output) {
   switch (value.kind) {
-    case Value::Kind::kNil: return;
-    case Value::Kind::kText: output += value.text; return;
-    case Value::Kind::kNumber: output += FormatDecimal(value.number); return;
-    case Value::Kind::kBoolean: output += value.boolean ? "true" : "false"; return;
+    case Value::Kind::kNil:
+      return;
+    case Value::Kind::kText:
+      output += value.text;
+      return;
+    case Value::Kind::kNumber:
+      output += FormatDecimal(value.number);
+      return;
+    case Value::Kind::kBoolean:
+      output += value.boolean ? "true" : "false";
+      return;
     case Value::Kind::kArray:
       for (const std::string& item : value.items) output += item;
       return;
@@ -542,11 +548,16 @@ std::string TakeText(Value&& value) {
 
 bool IsBlank(const Value& value) {
   switch (value.kind) {
-    case Value::Kind::kNil: return true;
-    case Value::Kind::kText: return value.text.empty();
-    case Value::Kind::kBoolean: return !value.boolean;
-    case Value::Kind::kArray: return value.items.empty();
-    case Value::Kind::kNumber: return false;
+    case Value::Kind::kNil:
+      return true;
+    case Value::Kind::kText:
+      return value.text.empty();
+    case Value::Kind::kBoolean:
+      return !value.boolean;
+    case Value::Kind::kArray:
+      return value.items.empty();
+    case Value::Kind::kNumber:
+      return false;
   }
   return true;
 }
@@ -570,9 +581,12 @@ struct RenderContext {
 
 Result<Value> ReadOperand(const Operand& operand, const RenderContext& context) {
   switch (operand.kind) {
-    case Operand::Kind::kText: return Value::Text(operand.text);
-    case Operand::Kind::kNumber: return Value::Number(operand.number);
-    case Operand::Kind::kField: break;
+    case Operand::Kind::kText:
+      return Value::Text(operand.text);
+    case Operand::Kind::kNumber:
+      return Value::Number(operand.number);
+    case Operand::Kind::kField:
+      break;
   }
   const FieldInfo& field = FieldInfoOf(operand.field);
   switch (field.type) {
@@ -581,8 +595,8 @@ Result<Value> ReadOperand(const Operand& operand, const RenderContext& context) 
     case FieldType::kMoney: {
       const int32_t exponent = CurrencyExponent(context.transaction.currency);
       if (exponent < 0) {
-        return RenderError("amount: the transaction's currency '" +
-                           context.transaction.currency + "' is not a known currency");
+        return RenderError("amount: the transaction's currency '" + context.transaction.currency +
+                           "' is not a known currency");
       }
       return Value::Number(Decimal{context.transaction.amount_minor, exponent});
     }
@@ -623,8 +637,7 @@ std::string ReplaceAll(std::string_view input, std::string_view search,
 }
 
 // The size ReplaceAll would produce, computed first so a replace cannot blow up memory.
-size_t ReplacedSize(std::string_view input, std::string_view search,
-                    std::string_view replacement) {
+size_t ReplacedSize(std::string_view input, std::string_view search, std::string_view replacement) {
   if (search.empty()) return input.size();
   size_t count = 0;
   for (size_t found = input.find(search); found != std::string_view::npos;
@@ -668,8 +681,8 @@ Value Slice(const Value& input, int64_t offset, int64_t length) {
   size_t end = 0;
   if (input.kind == Value::Kind::kArray) {
     if (!SliceBounds(input.items.size(), offset, length, begin, end)) return Value::Items({});
-    return Value::Items(std::vector<std::string>(input.items.begin() + begin,
-                                                 input.items.begin() + end));
+    return Value::Items(
+        std::vector<std::string>(input.items.begin() + begin, input.items.begin() + end));
   }
   const std::string subject = ToText(input);
   if (!SliceBounds(text::CountCodePoints(subject), offset, length, begin, end)) {
@@ -736,15 +749,33 @@ std::string FormatDateWith(domain::Date date, std::string_view format) {
     const char directive = format[++index];
     buffer[0] = '\0';
     switch (directive) {
-      case 'Y': std::snprintf(buffer.data(), buffer.size(), "%04d", date.year()); break;
-      case 'm': std::snprintf(buffer.data(), buffer.size(), "%02d", date.month()); break;
-      case 'd': std::snprintf(buffer.data(), buffer.size(), "%02d", date.day()); break;
-      case 'e': std::snprintf(buffer.data(), buffer.size(), "%2d", date.day()); break;
-      case 'y': std::snprintf(buffer.data(), buffer.size(), "%02d", date.year() % 100); break;
-      case 'j': std::snprintf(buffer.data(), buffer.size(), "%03d", DayOfYear(date)); break;
-      case 'b': output += kMonthNames[static_cast<size_t>(date.month() - 1)].substr(0, 3); break;
-      case 'B': output += kMonthNames[static_cast<size_t>(date.month() - 1)]; break;
-      default: output.push_back(directive); break;  // '%%'; others were refused at compile.
+      case 'Y':
+        std::snprintf(buffer.data(), buffer.size(), "%04d", date.year());
+        break;
+      case 'm':
+        std::snprintf(buffer.data(), buffer.size(), "%02d", date.month());
+        break;
+      case 'd':
+        std::snprintf(buffer.data(), buffer.size(), "%02d", date.day());
+        break;
+      case 'e':
+        std::snprintf(buffer.data(), buffer.size(), "%2d", date.day());
+        break;
+      case 'y':
+        std::snprintf(buffer.data(), buffer.size(), "%02d", date.year() % 100);
+        break;
+      case 'j':
+        std::snprintf(buffer.data(), buffer.size(), "%03d", DayOfYear(date));
+        break;
+      case 'b':
+        output += kMonthNames[static_cast<size_t>(date.month() - 1)].substr(0, 3);
+        break;
+      case 'B':
+        output += kMonthNames[static_cast<size_t>(date.month() - 1)];
+        break;
+      default:
+        output.push_back(directive);
+        break;  // '%%'; others were refused at compile.
     }
     output += buffer.data();
   }
@@ -753,9 +784,12 @@ std::string FormatDateWith(domain::Date date, std::string_view format) {
 
 std::string DecimalProblem(std::string_view filter, DecimalError error) {
   switch (error) {
-    case DecimalError::kNone: return "";
-    case DecimalError::kOverflow: return std::string(filter) + ": the result is too large";
-    case DecimalError::kDivisionByZero: return std::string(filter) + ": division by zero";
+    case DecimalError::kNone:
+      return "";
+    case DecimalError::kOverflow:
+      return std::string(filter) + ": the result is too large";
+    case DecimalError::kDivisionByZero:
+      return std::string(filter) + ": division by zero";
     case DecimalError::kTooManyDecimals:
       return std::string(filter) + ": the result needs more than 18 decimals";
   }
@@ -780,8 +814,8 @@ Result<Value> ApplyArithmetic(const FilterCall& call, const Value& input,
       return RenderError(std::string(call.name) + ": argument '" + ToText(arguments[0]) +
                          "' is not a number");
     }
-    result = call.id == FilterId::kTimes  ? MultiplyDecimal(*left, *right)
-             : call.id == FilterId::kPlus ? AddDecimal(*left, *right)
+    result = call.id == FilterId::kTimes   ? MultiplyDecimal(*left, *right)
+             : call.id == FilterId::kPlus  ? AddDecimal(*left, *right)
              : call.id == FilterId::kMinus ? SubtractDecimal(*left, *right)
                                            : DivideDecimal(*left, *right);
   }
@@ -801,8 +835,8 @@ Result<Value> Replace(std::string subject, const Value& search, const Value& rep
   const std::string search_text = ToText(search);
   const std::string replacement_text = ToText(replacement);
   if (ReplacedSize(subject, search_text, replacement_text) > kRenderedLengthMax) {
-    return RenderError("replace: the result is longer than " +
-                       std::to_string(kRenderedLengthMax) + " bytes");
+    return RenderError("replace: the result is longer than " + std::to_string(kRenderedLengthMax) +
+                       " bytes");
   }
   return Value::Text(ReplaceAll(subject, search_text, replacement_text));
 }
@@ -811,9 +845,12 @@ Result<Value> Replace(std::string subject, const Value& search, const Value& rep
 // copying it at every step.
 Result<Value> ApplyText(const FilterCall& call, Value input, std::span<const Value> arguments) {
   switch (call.id) {
-    case FilterId::kUpcase: return Value::Text(text::UpperCase(TakeText(std::move(input))));
-    case FilterId::kDowncase: return Value::Text(text::FoldCase(TakeText(std::move(input))));
-    case FilterId::kCapitalize: return Value::Text(Capitalize(TakeText(std::move(input))));
+    case FilterId::kUpcase:
+      return Value::Text(text::UpperCase(TakeText(std::move(input))));
+    case FilterId::kDowncase:
+      return Value::Text(text::FoldCase(TakeText(std::move(input))));
+    case FilterId::kCapitalize:
+      return Value::Text(Capitalize(TakeText(std::move(input))));
     case FilterId::kStrip:
       return Value::Text(std::string(text::TrimAsciiWhitespace(TakeText(std::move(input)))));
     case FilterId::kAppend: {
@@ -821,8 +858,10 @@ Result<Value> ApplyText(const FilterCall& call, Value input, std::span<const Val
       AppendText(arguments[0], subject);
       return Value::Text(std::move(subject));
     }
-    case FilterId::kPrepend: return Value::Text(ToText(arguments[0]) + TakeText(std::move(input)));
-    case FilterId::kRemove: return Replace(TakeText(std::move(input)), arguments[0], Value());
+    case FilterId::kPrepend:
+      return Value::Text(ToText(arguments[0]) + TakeText(std::move(input)));
+    case FilterId::kRemove:
+      return Replace(TakeText(std::move(input)), arguments[0], Value());
     case FilterId::kReplace:
       return Replace(TakeText(std::move(input)), arguments[0], arguments[1]);
     case FilterId::kTruncate: {
@@ -836,12 +875,18 @@ Result<Value> ApplyText(const FilterCall& call, Value input, std::span<const Val
     }
     case FilterId::kSplit:
       return Value::Items(Split(TakeText(std::move(input)), ToText(arguments[0])));
-    case FilterId::kFirst: return FirstOrLast(input, true);
-    case FilterId::kLast: return FirstOrLast(input, false);
-    case FilterId::kJoin: return Join(input, arguments.empty() ? " " : ToText(arguments[0]));
-    case FilterId::kDefault: return IsBlank(input) ? arguments[0] : std::move(input);
-    case FilterId::kDate: return ApplyDate(input, arguments[0]);
-    default: break;
+    case FilterId::kFirst:
+      return FirstOrLast(input, true);
+    case FilterId::kLast:
+      return FirstOrLast(input, false);
+    case FilterId::kJoin:
+      return Join(input, arguments.empty() ? " " : ToText(arguments[0]));
+    case FilterId::kDefault:
+      return IsBlank(input) ? arguments[0] : std::move(input);
+    case FilterId::kDate:
+      return ApplyDate(input, arguments[0]);
+    default:
+      break;
   }
   return ApplyArithmetic(call, input, arguments);
 }
@@ -928,8 +973,8 @@ Result<std::string> Template::Render(const domain::BankTransaction& transaction,
       AppendText(value.value(), output);
     }
     if (output.size() > kRenderedLengthMax) {
-      return RenderError("the rendered value is longer than " +
-                         std::to_string(kRenderedLengthMax) + " bytes");
+      return RenderError("the rendered value is longer than " + std::to_string(kRenderedLengthMax) +
+                         " bytes");
     }
   }
   return output;

@@ -139,9 +139,8 @@ TEST(TemplateTest, ArithmeticIsExactDecimal) {
   domain::BankTransaction yen = CardPayment();
   yen.currency = "JPY";
   yen.amount_minor = -1500;
-  const RenderCase yen_cases[] = {{"{{ amount }}", "-1500"},
-                                  {"{{ amount | divided_by: 7 }}", "-215"},
-                                  {"{amount*-1}", "1500"}};
+  const RenderCase yen_cases[] = {
+      {"{{ amount }}", "-1500"}, {"{{ amount | divided_by: 7 }}", "-215"}, {"{amount*-1}", "1500"}};
   ExpectRenders(yen_cases, yen);
 }
 

@@ -41,9 +41,7 @@ inline domain::BankTransaction CardPayment() {
   return transaction;
 }
 
-inline AccountContext Everyday() {
-  return AccountContext{"Everyday", "NO9386011117947", "EUR"};
-}
+inline AccountContext Everyday() { return AccountContext{"Everyday", "NO9386011117947", "EUR"}; }
 
 inline Condition ConditionOf(std::string field_name, Operator operation, std::string value,
                              bool case_sensitive = false) {
@@ -55,8 +53,7 @@ inline Condition ConditionOf(std::string field_name, Operator operation, std::st
   return condition;
 }
 
-inline Action ActionOf(ActionType type, std::string field_name, std::string value,
-                       int64_t id = 0) {
+inline Action ActionOf(ActionType type, std::string field_name, std::string value, int64_t id = 0) {
   Action action;
   action.id = id;
   action.type = type;

@@ -3,9 +3,7 @@
 namespace finsync::rules::text {
 namespace {
 
-uint8_t ByteAt(std::string_view text, size_t index) {
-  return static_cast<uint8_t>(text[index]);
-}
+uint8_t ByteAt(std::string_view text, size_t index) { return static_cast<uint8_t>(text[index]); }
 
 bool IsContinuationByte(uint8_t byte) { return (byte & 0xC0) == 0x80; }
 
@@ -33,12 +31,12 @@ uint8_t AsciiLower(uint8_t byte) {
 // so ASCII folding alone decides; this is the common case and the fast one.
 bool ContainsFoldedAscii(std::string_view haystack, std::string_view needle) {
   const uint8_t first = ByteAt(needle, 0);
-  const uint8_t first_upper =
-      (first >= 'a' && first <= 'z') ? static_cast<uint8_t>(first - 32) : first;
+  // For a lower-case letter, (byte | 0x20) == first holds for exactly its two cases, so one
+  // comparison finds candidates; any other first byte must match as it is.
+  const uint8_t case_bit = (first >= 'a' && first <= 'z') ? 0x20 : 0x00;
   const size_t last_start = haystack.size() - needle.size();
   for (size_t start = 0; start <= last_start; ++start) {
-    const uint8_t byte = ByteAt(haystack, start);
-    if (byte != first && byte != first_upper) continue;
+    if ((ByteAt(haystack, start) | case_bit) != first) continue;
     size_t index = 1;
     while (index < needle.size() &&
            AsciiLower(ByteAt(haystack, start + index)) == ByteAt(needle, index)) {
@@ -85,13 +83,11 @@ bool IsAscii(std::string_view text) {
 }
 
 bool EqualsFolded(std::string_view haystack, std::string_view folded_needle) {
-  return haystack.size() == folded_needle.size() &&
-         WindowEqualsFolded(haystack, 0, folded_needle);
+  return haystack.size() == folded_needle.size() && WindowEqualsFolded(haystack, 0, folded_needle);
 }
 
 bool StartsWithFolded(std::string_view haystack, std::string_view folded_needle) {
-  return haystack.size() >= folded_needle.size() &&
-         WindowEqualsFolded(haystack, 0, folded_needle);
+  return haystack.size() >= folded_needle.size() && WindowEqualsFolded(haystack, 0, folded_needle);
 }
 
 bool EndsWithFolded(std::string_view haystack, std::string_view folded_needle) {
