@@ -506,6 +506,7 @@ Result<Outcome> Pipeline::Ingest(const AccountConfig& account, Batch batch, Rule
     std::unordered_map<std::string, size_t> by_transaction_id;
     std::unordered_map<std::string, size_t> booked_by_key;
     std::unordered_map<std::string, size_t> pending_by_key;
+    std::vector<size_t> pending_rows;
     for (const auto& row : loaded.value()) {
       StoredRow entry;
       entry.id = row.Int(0);
@@ -519,6 +520,7 @@ Result<Outcome> Pipeline::Ingest(const AccountConfig& account, Batch batch, Rule
       const std::string& party = entry.amount_minor < 0 ? row.Text(8) : row.Text(9);
       entry.counterparty = LowerAscii(party.empty() ? row.Text(10) : party);
       size_t index = stored.size();
+      if (!entry.booked) pending_rows.push_back(index);
       if (!entry.transaction_id.empty()) by_transaction_id[entry.transaction_id] = index;
       (entry.booked ? booked_by_key : pending_by_key)[entry.content_key] = index;
       stored.push_back(std::move(entry));
@@ -550,8 +552,10 @@ Result<Outcome> Pipeline::Ingest(const AccountConfig& account, Batch batch, Rule
         std::string party = CounterpartyOf(transaction);
         int best_score = -1;
         StoredRow* best = nullptr;
-        for (StoredRow& row : stored) {
-          if (row.booked || row.claimed) continue;
+        // Only stored pending rows can match; there are few, so this stays cheap per batch.
+        for (size_t index : pending_rows) {
+          StoredRow& row = stored[index];
+          if (row.claimed) continue;
           int score = MatchScore(row, transaction, date, party);
           if (score > best_score) {
             best_score = score;

@@ -144,7 +144,6 @@ CREATE INDEX bank_transactions_by_account_date
   ON bank_transactions(bank_account_id, generated_date, id);
 CREATE UNIQUE INDEX bank_transactions_by_source_id
   ON bank_transactions(bank_account_id, transaction_id) WHERE transaction_id IS NOT NULL;
-CREATE INDEX bank_transactions_by_content ON bank_transactions(bank_account_id, content_key);
 CREATE TABLE transaction_changes (
   seq INTEGER PRIMARY KEY,
   user_id INTEGER NOT NULL,

@@ -72,7 +72,7 @@ class SqliteConnection final : public Connection {
 
  private:
   Result<sqlite3_stmt*> Prepare(std::string_view sql) {
-    auto it = statements_.find(std::string(sql));
+    auto it = statements_.find(sql);
     if (it != statements_.end()) return it->second;
     sqlite3_stmt* statement = nullptr;
     int code = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
@@ -92,7 +92,8 @@ class SqliteConnection final : public Connection {
       if (auto* number = std::get_if<int64_t>(&value)) {
         sqlite3_bind_int64(statement, index, *number);
       } else if (auto* text = std::get_if<std::string>(&value)) {
-        sqlite3_bind_text64(statement, index, text->data(), text->size(), SQLITE_TRANSIENT,
+        // SQLITE_STATIC: the parameters outlive the statement's use in this call.
+        sqlite3_bind_text64(statement, index, text->data(), text->size(), SQLITE_STATIC,
                             SQLITE_UTF8);
       } else {
         sqlite3_bind_null(statement, index);
@@ -133,7 +134,12 @@ class SqliteConnection final : public Connection {
   }
 
   sqlite3* db_;
-  std::unordered_map<std::string, sqlite3_stmt*> statements_;
+  // Heterogeneous lookup: finding a cached statement allocates nothing.
+  struct SqlHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view sql) const { return std::hash<std::string_view>{}(sql); }
+  };
+  std::unordered_map<std::string, sqlite3_stmt*, SqlHash, std::equal_to<>> statements_;
 };
 
 Result<std::unique_ptr<SqliteConnection>> OpenConnection(const std::string& path, bool writer) {
@@ -151,7 +157,10 @@ Result<std::unique_ptr<SqliteConnection>> OpenConnection(const std::string& path
   // synchronous=FULL: the WAL is fsynced at every commit, so an acknowledged write survives
   // power loss, not only a crash of the process.
   std::string pragmas = "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;";
-  if (writer) pragmas = "PRAGMA journal_mode=WAL; " + pragmas;
+  // The writer keeps the hot index pages of large tables in memory (64 MiB); readers share the
+  // OS page cache through mmap.
+  if (writer) pragmas = "PRAGMA journal_mode=WAL; PRAGMA cache_size=-65536; " + pragmas;
+  pragmas += " PRAGMA mmap_size=268435456;";
   if (!writer) pragmas += " PRAGMA query_only=ON;";
   Status status = connection->ExecScript(pragmas);
   if (!status.ok()) return status.error();
@@ -303,7 +312,18 @@ class SqliteDatabase final : public Database {
       for (auto& job : batch) Finish(job, begin);
       return;
     }
-    for (size_t i = 0; i < batch.size(); ++i) outcomes[i] = RunInSavepoint(batch[i].work);
+    if (batch.size() == 1) {
+      // Alone in its group: the transaction itself isolates the job. Savepoints keep a
+      // statement journal that made large single writes (ingest batches) several times slower.
+      outcomes[0] = RunAlone(batch[0].work);
+      if (!outcomes[0].ok()) {
+        (void)writer_->ExecScript("ROLLBACK");
+        Finish(batch[0], outcomes[0]);
+        return;
+      }
+    } else {
+      for (size_t i = 0; i < batch.size(); ++i) outcomes[i] = RunInSavepoint(batch[i].work);
+    }
     Status commit = writer_->ExecScript("COMMIT");
     if (!commit.ok()) {
       (void)writer_->ExecScript("ROLLBACK");
@@ -311,6 +331,14 @@ class SqliteDatabase final : public Database {
       return;
     }
     for (size_t i = 0; i < batch.size(); ++i) Finish(batch[i], outcomes[i]);
+  }
+
+  Status RunAlone(const Work& work) {
+    try {
+      return work(*writer_);
+    } catch (const std::exception& exception) {
+      return Error::Of(ErrorCode::kInternal, exception.what());
+    }
   }
 
   Status RunInSavepoint(const Work& work) {
