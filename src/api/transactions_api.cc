@@ -3,9 +3,9 @@
 // Synci): creditor/debtor, remittance_information, bank_transaction_code, generated fields.
 #include "api/transactions_api.h"
 
-#include <cctype>
-
 #include <rapidjson/document.h>
+
+#include <cctype>
 
 #include "domain/currency.h"
 #include "domain/date.h"
@@ -217,19 +217,17 @@ void ReadParty(BodyReader& reader, const rapidjson::Value& root, const char* key
   reader.RejectUnknown(*object, prefix, {"name", "iban", "account"});
   party.name = reader.Text(*object, prefix, "name", kTextLengthMax).value_or("");
   party.account_iban = reader.Text(*object, prefix, "iban", kIdentifierLengthMax).value_or("");
-  party.account_other =
-      reader.Text(*object, prefix, "account", kIdentifierLengthMax).value_or("");
+  party.account_other = reader.Text(*object, prefix, "account", kIdentifierLengthMax).value_or("");
 }
 
 // Everything but the amount: identifiers, status, dates, parties, remittance and codes.
 void ReadDetails(BodyReader& reader, const rapidjson::Value& root, BankTransaction& details) {
-  for (auto [key, target] : {std::pair{"transaction_id", &details.transaction_id},
-                             std::pair{"internal_transaction_id",
-                                       &details.internal_transaction_id},
-                             std::pair{"entry_reference", &details.entry_reference},
-                             std::pair{"bank_transaction_code", &details.bank_transaction_code},
-                             std::pair{"merchant_category_code",
-                                       &details.merchant_category_code}}) {
+  for (auto [key, target] :
+       {std::pair{"transaction_id", &details.transaction_id},
+        std::pair{"internal_transaction_id", &details.internal_transaction_id},
+        std::pair{"entry_reference", &details.entry_reference},
+        std::pair{"bank_transaction_code", &details.bank_transaction_code},
+        std::pair{"merchant_category_code", &details.merchant_category_code}}) {
     *target = reader.Text(root, "", key, kIdentifierLengthMax).value_or("");
   }
   details.additional_information =
@@ -270,12 +268,12 @@ Result<sync::ManualTransaction> ParseManualTransaction(std::string_view body) {
   const rapidjson::Document& root = document.value();
   Error invalid = InvalidData();
   BodyReader reader(invalid);
-  reader.RejectUnknown(root, "",
-                       {"bank_account_id", "amount", "currency", "status", "transaction_id",
-                        "internal_transaction_id", "entry_reference", "booking_date",
-                        "value_date", "booking_datetime", "value_datetime", "creditor",
-                        "debtor", "remittance_information", "additional_information",
-                        "bank_transaction_code", "merchant_category_code"});
+  reader.RejectUnknown(
+      root, "",
+      {"bank_account_id", "amount", "currency", "status", "transaction_id",
+       "internal_transaction_id", "entry_reference", "booking_date", "value_date",
+       "booking_datetime", "value_datetime", "creditor", "debtor", "remittance_information",
+       "additional_information", "bank_transaction_code", "merchant_category_code"});
   sync::ManualTransaction manual;
   auto account = root.FindMember("bank_account_id");
   if (account == root.MemberEnd() || account->value.IsNull()) {
@@ -308,8 +306,9 @@ Result<sync::TransactionEdit> ParseTransactionEdit(std::string_view body) {
   for (const auto& member : root.GetObject()) {
     std::string key(member.name.GetString(), member.name.GetStringLength());
     if (key != "generated") {
-      reader.Fail(key, "cannot be changed; only generated.payee, generated.description and "
-                       "generated.date can");
+      reader.Fail(key,
+                  "cannot be changed; only generated.payee, generated.description and "
+                  "generated.date can");
     }
   }
   sync::TransactionEdit edit;
@@ -484,8 +483,8 @@ void HandleCreate(ApiContext& context, http::Request& request, http::Response& r
                                              "Bank transaction booked a pending transaction."));
     return;
   }
-  response.Json(201, SingleTransactionJson(created.value().transaction,
-                                           "Bank transaction created."));
+  response.Json(201,
+                SingleTransactionJson(created.value().transaction, "Bank transaction created."));
 }
 
 void HandleUpdate(ApiContext& context, http::Request& request, http::Response& response,
@@ -520,8 +519,8 @@ void HandleChanges(ApiContext& context, http::Request& request, http::Response& 
   if (!page.ok()) return RespondError(request, response, page.error());
   json::Writer writer;
   writer.StartObject().Key("data").StartObject();
-  for (auto [key, list] : {std::pair{"added", &page.value().added},
-                           std::pair{"modified", &page.value().modified}}) {
+  for (auto [key, list] :
+       {std::pair{"added", &page.value().added}, std::pair{"modified", &page.value().modified}}) {
     writer.Key(key).StartArray();
     for (const auto& transaction : *list) WriteBankTransaction(writer, transaction);
     writer.EndArray();
@@ -538,8 +537,7 @@ void HandleChanges(ApiContext& context, http::Request& request, http::Response& 
   response.Json(200, writer.str());
 }
 
-using Handler = void (*)(ApiContext&, http::Request&, http::Response&,
-                         const identity::Principal&);
+using Handler = void (*)(ApiContext&, http::Request&, http::Response&, const identity::Principal&);
 
 http::Handler Route(ApiContext& context, uint32_t scope, Handler handler) {
   return Authenticated(context, scope,
@@ -592,11 +590,9 @@ void RegisterTransactionRoutes(http::Router& router, ApiContext& context) {
   router.Add("GET", "/api/v1/banks/transactions", Route(context, kScopeRead, HandleList));
   router.Add("POST", "/api/v1/banks/transactions", Route(context, kScopeWrite, HandleCreate));
   // A literal segment wins over {id}, so "sync" never reaches the single-transaction routes.
-  router.Add("GET", "/api/v1/banks/transactions/sync",
-             Route(context, kScopeRead, HandleChanges));
+  router.Add("GET", "/api/v1/banks/transactions/sync", Route(context, kScopeRead, HandleChanges));
   router.Add("GET", "/api/v1/banks/transactions/{id}", Route(context, kScopeRead, HandleGet));
-  router.Add("PUT", "/api/v1/banks/transactions/{id}",
-             Route(context, kScopeWrite, HandleUpdate));
+  router.Add("PUT", "/api/v1/banks/transactions/{id}", Route(context, kScopeWrite, HandleUpdate));
   router.Add("DELETE", "/api/v1/banks/transactions/{id}",
              Route(context, kScopeWrite, HandleDelete));
 }

@@ -48,6 +48,7 @@ bool IsJsonContentType(std::string_view content_type) {
 
 struct Application::State {
   ServeOptions options;
+  std::unique_ptr<Clock> clock;
   std::unique_ptr<store::Database> database;
   std::unique_ptr<identity::IdentityService> identity;
   http::Metrics metrics;
@@ -134,6 +135,11 @@ Application::~Application() { Stop(); }
 
 Status Application::Start() {
   ServeOptions& options = state_->options;
+  if (options.clock_offset_seconds != 0 && options.mode != identity::Mode::kSandbox) {
+    return Error::Of(ErrorCode::kBadRequest, "--clock-offset-seconds is for sandbox mode only");
+  }
+  state_->clock = std::make_unique<OffsetClock>(options.clock_offset_seconds * 1000);
+  const Clock& clock = *state_->clock;
   int threads = options.server.thread_count > 0
                     ? options.server.thread_count
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -143,15 +149,15 @@ Status Application::Start() {
   if (!database.ok()) return database.error();
   state_->database = std::move(database.value());
   state_->identity = std::make_unique<identity::IdentityService>(
-      *state_->database, SystemClock::Instance(), options.mode);
+      *state_->database, clock, options.mode);
   state_->context = std::make_unique<api::ApiContext>(
       api::ApiContext{*state_->database, *state_->identity, state_->metrics,
-                      SystemClock::Instance(), nullptr, nullptr, api::RateLimits{}});
+                      clock, nullptr, nullptr, api::RateLimits{}});
   api::IdempotencyOptions idempotency_options;
   idempotency_options.retention_ms = options.idempotency_retention_days * 86'400'000;
   idempotency_options.wait_ms = options.idempotency_wait_ms;
   state_->idempotency = std::make_unique<api::IdempotencyService>(
-      *state_->database, SystemClock::Instance(), idempotency_options);
+      *state_->database, clock, idempotency_options);
   state_->context->idempotency = state_->idempotency.get();
   state_->context->rate_limiter = &state_->rate_limiter;
   state_->context->rate_limits.read.limit = options.rate_limit_read_per_minute;
@@ -187,7 +193,7 @@ Status Application::Start() {
 // service, and the durable job workers that run scheduled syncs.
 Status Application::StartBanking() {
   State& s = *state_;
-  const Clock& clock = SystemClock::Instance();
+  const Clock& clock = *s.clock;
   std::string public_url = s.options.public_url;
   if (public_url.empty()) {
     public_url = "http://" + s.options.server.host + ":" + std::to_string(s.options.server.port);
@@ -240,7 +246,7 @@ Status Application::CreateDemoToken() {
   if (!user.ok()) user = state_->identity->CreateUser(kDemoEmail, "Demo User");
   if (!user.ok()) return user.error();
   identity::NewToken request;
-  request.name = "demo " + api::FormatTimeMs(SystemClock::Instance().NowMilliseconds());
+  request.name = "demo " + api::FormatTimeMs(state_->clock->NowMilliseconds());
   auto created = state_->identity->CreateToken(user.value().id, request);
   if (!created.ok()) return created.error();
   state_->demo_email = user.value().email;

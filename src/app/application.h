@@ -27,6 +27,8 @@ struct ServeOptions {
   int64_t rate_limit_sync_per_minute = 10;
   int64_t idempotency_retention_days = 7;
   int64_t idempotency_wait_ms = 10'000;
+  // Sandbox mode only: run the server's clock this far ahead of the system clock.
+  int64_t clock_offset_seconds = 0;
 };
 
 class Application {

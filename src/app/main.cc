@@ -156,6 +156,9 @@ int main(int argc, char** argv) {
   serve_command->add_option("--idempotency-wait-ms", serve.idempotency_wait_ms,
                             "How long a repeat waits for the first request with its key")
       ->envname("FINSYNC_IDEMPOTENCY_WAIT_MS")->capture_default_str();
+  serve_command->add_option("--clock-offset-seconds", serve.clock_offset_seconds,
+                            "Sandbox mode only: run the clock this far ahead (for tests)")
+      ->envname("FINSYNC_CLOCK_OFFSET_SECONDS")->capture_default_str();
   serve_command->add_flag("--demo", serve.demo,
                           "Create a demo user and print a new access token at start-up")
       ->envname("FINSYNC_DEMO");

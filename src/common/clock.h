@@ -19,6 +19,19 @@ class SystemClock final : public Clock {
   static const SystemClock& Instance();
 };
 
+// The system clock shifted by a fixed offset: lets a sandbox server (and black-box tests) live
+// a few days ahead, e.g. to watch pending transactions book. Thread-safe.
+class OffsetClock final : public Clock {
+ public:
+  explicit OffsetClock(int64_t offset_ms) : offset_ms_(offset_ms) {}
+  int64_t NowMilliseconds() const override {
+    return SystemClock::Instance().NowMilliseconds() + offset_ms_;
+  }
+
+ private:
+  int64_t offset_ms_;
+};
+
 // A clock that only moves when told to; thread-safe.
 class ManualClock final : public Clock {
  public:

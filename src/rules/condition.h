@@ -114,6 +114,7 @@ class CompiledCondition {
   size_t exponent_slots_ = 0;
   std::vector<domain::Date> dates_;
   std::unique_ptr<re2::RE2> regex_;
+  bool literal_regex_ = false;  // The regex is a plain literal, searched as needle_ instead.
 };
 
 }  // namespace finsync::rules

@@ -107,10 +107,12 @@ TEST(ConditionTest, EveryTextOperatorMatchesExactlyAndFoldsCaseOnRequest) {
 
 TEST(ConditionTest, CaseFoldingCoversLatinOneButNotOtherScripts) {
   // Proves the documented Unicode behaviour: Latin-1 letters fold without allocation, other
-  // scripts compare exactly, and a case-insensitive regex folds every script.
+  // scripts compare exactly, and a case-insensitive regex folds every script, including when a
+  // plain literal regex is run as a substring search (the Kelvin sign still matches "k").
   domain::BankTransaction transaction = CardPayment();
   transaction.debtor.name = "Ørjan Ødegård";
   transaction.creditor.name = "ΕΛΛΗΝΙΚΆ ΚΑΦΕ";
+  transaction.additional_information = "\u212AIWI TAXI";  // Starts with the Kelvin sign.
   const MatchCase cases[] = {
       {"debtor.name", kContains, "ødegård", false, true},
       {"debtor.name", kEquals, "ØRJAN ØDEGÅRD", false, true},
@@ -120,6 +122,13 @@ TEST(ConditionTest, CaseFoldingCoversLatinOneButNotOtherScripts) {
       {"creditor.name", kContains, "καφε", false, false},
       {"creditor.name", kContains, "ΚΑΦΕ", false, true},
       {"creditor.name", kMatchesRegex, "καφε", false, true},
+      {"additional_information", kContains, "kiwi", false, false},
+      {"additional_information", kMatchesRegex, "kiwi", false, true},
+      {"additional_information", kMatchesRegex, "taxi", false, true},
+      {"additional_information", kMatchesRegex, "taxi", true, false},
+      {"additional_information", kMatchesRegex, "IWI TAXI", true, true},
+      {"additional_information", kMatchesRegex, "i t", false, true},
+      {"additional_information", kMatchesRegex, "taxi$", false, true},
   };
   ExpectCases(cases, transaction);
 }
@@ -321,7 +330,7 @@ TEST(ConditionTest, InListsAreBoundedAndReadInBothForms) {
 
 TEST(ConditionTest, CheapConditionsCostLessThanRegexes) {
   // Proves the cost order the rule compiler sorts by: numbers, then equality, then IN, then
-  // substring search, then regexes.
+  // substring search, then regexes that need RE2.
   const auto cost_of = [](std::string field, Operator operation, std::string value) {
     return CompiledCondition::Compile(ConditionOf(std::move(field), operation, std::move(value)))
         .value()
@@ -330,7 +339,11 @@ TEST(ConditionTest, CheapConditionsCostLessThanRegexes) {
   EXPECT_LT(cost_of("amount", kLessThan, "0"), cost_of("creditor.name", kEquals, "a"));
   EXPECT_LT(cost_of("creditor.name", kEquals, "a"), cost_of("creditor.name", kIn, "a,b"));
   EXPECT_LT(cost_of("creditor.name", kIn, "a,b"), cost_of("creditor.name", kContains, "a"));
-  EXPECT_LT(cost_of("creditor.name", kContains, "a"), cost_of("creditor.name", kMatchesRegex, "a"));
+  EXPECT_LT(cost_of("creditor.name", kContains, "a"),
+            cost_of("creditor.name", kMatchesRegex, "a+b"));
+  // A plain literal regex is searched like CONTAINS, so it costs the same.
+  EXPECT_EQ(cost_of("creditor.name", kMatchesRegex, "taxi"),
+            cost_of("creditor.name", kContains, "taxi"));
 }
 
 }  // namespace

@@ -30,20 +30,18 @@ bool RuleFires(const CompiledRule& rule, const domain::BankTransaction& transact
   return true;
 }
 
-RuleLogEntry StartEntry(const CompiledRule& rule, const CompiledAction& action, size_t index,
-                        const domain::BankTransaction& transaction) {
-  RuleLogEntry entry;
+// Builds the entry in place at the end of the log: entries are large, and moving one in would
+// copy every short string it holds.
+RuleLogEntry& StartEntry(const CompiledRule& rule, const CompiledAction& action, size_t index,
+                         const domain::BankTransaction& transaction,
+                         std::vector<RuleLogEntry>& log) {
+  RuleLogEntry& entry = log.emplace_back();
   entry.rule_id = rule.id;
   entry.action_id = action.id;
   entry.transaction_index = index;
   entry.transaction_id = transaction.id;
   entry.field = action.field_name;
   return entry;
-}
-
-void Record(RuleLogEntry entry, EvaluationSummary& summary, std::vector<RuleLogEntry>& log) {
-  ++(entry.success ? summary.actions_succeeded : summary.actions_failed);
-  log.push_back(std::move(entry));
 }
 
 // Renders the action's value and stores it in `target` (the transaction for BANK rules, the
@@ -60,7 +58,11 @@ void RunSetAction(const CompiledAction& action, const domain::BankTransaction& s
   entry.message =
       ReplaceTarget(action.target, std::move(rendered.value()), target, entry.previous_value);
   entry.success = entry.message.empty();
-  entry.new_value = entry.success ? ReadTarget(action.target, target) : std::move(rendered.value());
+  if (entry.success) {
+    entry.new_value = ReadTarget(action.target, target);
+  } else {
+    entry.new_value = std::move(rendered.value());
+  }
 }
 
 void RunSkipAction(OutgoingTransaction& outgoing, RuleLogEntry& entry) {
@@ -79,16 +81,14 @@ void EvaluateOne(const CompiledRuleSet& rules, const AccountContext& account,
     if (!RuleFires(rule, subject, account, exponent)) continue;
     ++summary.rules_fired;
     for (const CompiledAction& action : rule.actions) {
-      RuleLogEntry entry = StartEntry(rule, action, index, subject);
+      RuleLogEntry& entry = StartEntry(rule, action, index, subject, log);
+      bool skip = false;
       if constexpr (std::is_same_v<Target, OutgoingTransaction>) {
-        if (action.type == ActionType::kSkipTransfer) {
-          RunSkipAction(target, entry);
-          Record(std::move(entry), summary, log);
-          continue;
-        }
+        skip = action.type == ActionType::kSkipTransfer;
+        if (skip) RunSkipAction(target, entry);
       }
-      RunSetAction(action, subject, account, target, entry);
-      Record(std::move(entry), summary, log);
+      if (!skip) RunSetAction(action, subject, account, target, entry);
+      ++(entry.success ? summary.actions_succeeded : summary.actions_failed);
     }
     if (rule.skip_other_rules_when_triggered) break;
   }

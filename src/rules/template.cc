@@ -1,7 +1,9 @@
 #include "rules/template.h"
 
+#include <algorithm>
 #include <array>
 #include <cassert>
+#include <cstddef>
 #include <cstdio>
 #include <optional>
 #include <span>
@@ -37,6 +39,10 @@ enum class FilterId : uint8_t {
   kDividedBy,
   kAbs,
   kRound,
+  // Not user-visible: "split: x | first" and "split: x | last" fused at compile time, so the
+  // common "first word of the payee" builds no array.
+  kSplitFirst,
+  kSplitLast,
 };
 
 // What a filter argument must be, checked at compile time.
@@ -185,6 +191,21 @@ std::string CheckDateFormat(std::string_view format) {
   return "";
 }
 
+// Replaces each "split: x" directly followed by "first" or "last" with one filter that finds
+// the piece without building the array; the result is the same, an empty piece standing in
+// for Liquid's nil, which renders and defaults identically.
+void FuseSplitPicks(std::vector<FilterCall>& filters) {
+  for (size_t index = 0; index + 1 < filters.size(); ++index) {
+    const FilterId next = filters[index + 1].id;
+    if (filters[index].id != FilterId::kSplit ||
+        (next != FilterId::kFirst && next != FilterId::kLast)) {
+      continue;
+    }
+    filters[index].id = next == FilterId::kFirst ? FilterId::kSplitFirst : FilterId::kSplitLast;
+    filters.erase(filters.begin() + static_cast<std::ptrdiff_t>(index) + 1);
+  }
+}
+
 // Parses the template source into segments; every refusal names what and where.
 class Parser {
  public:
@@ -292,6 +313,7 @@ bool Parser::ParseOutput(std::vector<Template::Segment>& segments) {
     trim_next_literal_ = true;
   }
   position_ += 2;
+  FuseSplitPicks(segment.filters);
   segments.push_back(std::move(segment));
   return true;
 }
@@ -653,9 +675,21 @@ std::string_view CodePointRange(std::string_view input, size_t begin, size_t end
   return input.substr(begin_offset, end_offset - begin_offset);
 }
 
-std::string Capitalize(std::string_view input) {
+std::string Capitalize(std::string input) {
   const size_t split = text::CodePointOffset(input, 1);
-  return text::UpperCase(input.substr(0, split)) + text::FoldCase(input.substr(split));
+  text::UpperCaseInPlace(std::span(input.data(), split));
+  text::FoldCaseInPlace(std::span(input.data() + split, input.size() - split));
+  return input;
+}
+
+std::string UpperCase(std::string input) {
+  text::UpperCaseInPlace(input);
+  return input;
+}
+
+std::string LowerCase(std::string input) {
+  text::FoldCaseInPlace(input);
+  return input;
 }
 
 std::string Truncate(std::string_view input, int64_t length, std::string_view ellipsis) {
@@ -709,6 +743,32 @@ std::vector<std::string> Split(std::string_view input, std::string_view separato
   }
   while (!items.empty() && items.back().empty()) items.pop_back();
   return items;
+}
+
+// split then first or last, without the array: Liquid's split drops trailing empty pieces,
+// so last is the last non-empty piece and first is the first piece.
+Value SplitPick(std::string input, std::string_view separator, bool first) {
+  if (separator.empty()) {
+    const size_t count = text::CountCodePoints(input);
+    if (count == 0) return Value();
+    const size_t index = first ? 0 : count - 1;
+    return Value::Text(std::string(CodePointRange(input, index, index + 1)));
+  }
+  if (first) {
+    input.resize(std::min(input.size(), input.find(separator)));
+    return Value::Text(std::move(input));
+  }
+  std::string_view last;
+  const std::string_view view = input;
+  size_t start = 0;
+  while (true) {
+    const size_t found = view.find(separator, start);
+    const std::string_view piece = view.substr(start, found - start);
+    if (!piece.empty()) last = piece;
+    if (found == std::string_view::npos) break;
+    start = found + separator.size();
+  }
+  return Value::Text(std::string(last));
 }
 
 Value FirstOrLast(const Value& input, bool first) {
@@ -846,9 +906,9 @@ Result<Value> Replace(std::string subject, const Value& search, const Value& rep
 Result<Value> ApplyText(const FilterCall& call, Value input, std::span<const Value> arguments) {
   switch (call.id) {
     case FilterId::kUpcase:
-      return Value::Text(text::UpperCase(TakeText(std::move(input))));
+      return Value::Text(UpperCase(TakeText(std::move(input))));
     case FilterId::kDowncase:
-      return Value::Text(text::FoldCase(TakeText(std::move(input))));
+      return Value::Text(LowerCase(TakeText(std::move(input))));
     case FilterId::kCapitalize:
       return Value::Text(Capitalize(TakeText(std::move(input))));
     case FilterId::kStrip:
@@ -875,6 +935,10 @@ Result<Value> ApplyText(const FilterCall& call, Value input, std::span<const Val
     }
     case FilterId::kSplit:
       return Value::Items(Split(TakeText(std::move(input)), ToText(arguments[0])));
+    case FilterId::kSplitFirst:
+    case FilterId::kSplitLast:
+      return SplitPick(TakeText(std::move(input)), ToText(arguments[0]),
+                       call.id == FilterId::kSplitFirst);
     case FilterId::kFirst:
       return FirstOrLast(input, true);
     case FilterId::kLast:

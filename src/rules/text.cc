@@ -49,21 +49,18 @@ bool ContainsFoldedAscii(std::string_view haystack, std::string_view needle) {
 
 }  // namespace
 
-std::string FoldCase(std::string_view text) {
-  std::string folded(text);
+void FoldCaseInPlace(std::span<char> text) {
   uint8_t previous = 0;
-  for (char& byte : folded) {
+  for (char& byte : text) {
     const auto original = static_cast<uint8_t>(byte);
     byte = static_cast<char>(FoldByte(original, previous));
     previous = original;
   }
-  return folded;
 }
 
-std::string UpperCase(std::string_view text) {
-  std::string upper(text);
+void UpperCaseInPlace(std::span<char> text) {
   uint8_t previous = 0;
-  for (char& byte : upper) {
+  for (char& byte : text) {
     const auto original = static_cast<uint8_t>(byte);
     if (original >= 'a' && original <= 'z') {
       byte = static_cast<char>(original - 32);
@@ -72,6 +69,17 @@ std::string UpperCase(std::string_view text) {
     }
     previous = original;
   }
+}
+
+std::string FoldCase(std::string_view text) {
+  std::string folded(text);
+  FoldCaseInPlace(folded);
+  return folded;
+}
+
+std::string UpperCase(std::string_view text) {
+  std::string upper(text);
+  UpperCaseInPlace(upper);
   return upper;
 }
 

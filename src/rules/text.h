@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,11 @@ std::string FoldCase(std::string_view text);
 
 // Upper-cases ASCII and Latin-1 letters (the inverse of FoldCase on those letters).
 std::string UpperCase(std::string_view text);
+
+// The same, in place, for template filters that already own their string. `text` should start
+// at a character boundary: its first byte is read as having no byte before it.
+void FoldCaseInPlace(std::span<char> text);
+void UpperCaseInPlace(std::span<char> text);
 
 bool IsAscii(std::string_view text);
 

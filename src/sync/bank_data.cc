@@ -28,6 +28,7 @@ constexpr std::string_view kAccountColumns =
     "a.fields_for_duplicate_filtering, a.health_status, a.health_message, a.failure_count, "
     "a.last_attempt_at, a.details_last_synced_at, a.transactions_last_synced_at, "
     "a.balances_last_synced_at, a.last_manual_sync_at, a.created_at, a.updated_at, "
+    "a.sync_blocked_until, "
     "(SELECT b.amount_minor FROM bank_balances b WHERE b.bank_account_id = a.id AND "
     " b.balance_type IN ('interimAvailable', 'expected') ORDER BY b.reference_date DESC, "
     " b.id DESC LIMIT 1), "
@@ -135,8 +136,9 @@ BankAccount AccountFromRow(const store::Row& row) {
   a.last_manual_sync_at_ms = row.OptionalInt(28);
   a.created_at_ms = row.Int(29);
   a.updated_at_ms = row.Int(30);
-  a.balance_available_minor = row.OptionalInt(31);
-  a.balance_booked_minor = row.OptionalInt(32);
+  a.sync_blocked_until_ms = row.OptionalInt(31);
+  a.balance_available_minor = row.OptionalInt(32);
+  a.balance_booked_minor = row.OptionalInt(33);
   return a;
 }
 
@@ -227,15 +229,20 @@ Result<BankConnection> BankDataService::CreateConnection(int64_t user_id,
   if (!invalid.field_errors.empty()) return invalid;
   auto entry = SourceFor(bank->integrator);
   if (!entry.ok()) return entry.error();
+  if (!request.sandbox_faults.empty()) {
+    // Checked before the bank is asked for a consent, so a refused request leaves nothing.
+    if (entry.value().simulator == nullptr) {
+      return Invalid("sandbox_faults", "is only available for sandbox banks");
+    }
+    Status valid = entry.value().simulator->ValidateFaults(request.sandbox_faults);
+    if (!valid.ok()) return Invalid("sandbox_faults", valid.error().detail);
+  }
   sources::SourceContext context{clock_};
   sources::ConsentRequest consent_request{bank->id, history, validity, request.redirect_url,
                                           "user:" + std::to_string(user_id)};
   auto consent = entry.value().source->StartConsent(context, consent_request);
   if (!consent.ok()) return FromSourceError(consent.error());
   if (!request.sandbox_faults.empty()) {
-    if (entry.value().simulator == nullptr) {
-      return Invalid("sandbox_faults", "is only available for sandbox banks");
-    }
     Status faults = entry.value().simulator->SetFaults(consent.value().consent_reference,
                                                        request.sandbox_faults);
     if (!faults.ok()) return Invalid("sandbox_faults", faults.error().detail);
@@ -412,6 +419,15 @@ Result<BankConnection> BankDataService::SetSandboxFaults(int64_t user_id, int64_
   }
   Status set = entry.value().simulator->SetFaults(existing.value().consent_reference, spec);
   if (!set.ok()) return Invalid("faults", set.error().detail);
+  // A new plan is a new simulated bank state: waits the old plan asked for are forgotten.
+  Status unblocked = database_.Write([&](store::Connection& connection) -> Status {
+    return connection
+        .Execute("UPDATE bank_accounts SET sync_blocked_until = NULL WHERE bank_connection_id = ? "
+                 "AND user_id = ?",
+                 {connection_id, user_id})
+        .status();
+  });
+  if (!unblocked.ok()) return unblocked.error();
   return existing;
 }
 
@@ -471,7 +487,24 @@ Status BankDataService::CreateAccounts(const BankConnection& bank_connection,
   std::string duplicate_fields = DuplicateFieldsJson(ingest::DefaultDuplicateFields());
   return database_.Write([&](store::Connection& connection) -> Status {
     for (const auto& account : details) {
-      // A reconfirmed consent lists the same accounts again: refresh them, keep their data.
+      // A renewed consent lists the same accounts under new references: find them by IBAN
+      // (or, without one, by name and currency) and keep their ids and data.
+      auto existing = connection.Query(
+          "SELECT id FROM bank_accounts WHERE bank_connection_id = ? AND ((? <> '' AND iban = "
+          "?) OR (? = '' AND iban = '' AND name = ? AND currency = ?)) ORDER BY id LIMIT 1",
+          {bank_connection.id, account.iban, account.iban, account.iban, account.name,
+           account.currency});
+      if (!existing.ok()) return existing.status();
+      if (!existing.value().empty()) {
+        auto updated = connection.Execute(
+            "UPDATE bank_accounts SET integrator_id = ?, name = ?, bban = ?, owner_name = ?, "
+            "product_name = ?, details_last_synced_at = ?, failure_count = 0, health_status = "
+            "'HEALTHY', health_message = '', updated_at = ? WHERE id = ?",
+            {account.account_reference, account.name, account.bban, account.owner_name,
+             account.product, now, now, existing.value()[0].Int(0)});
+        if (!updated.ok()) return updated.status();
+        continue;
+      }
       auto upserted = connection.Execute(
           "INSERT INTO bank_accounts (user_id, bank_connection_id, integrator_id, name, iban, "
           "bban, owner_name, currency, product_name, details, sync_balances, "
@@ -609,7 +642,18 @@ Status BankDataService::RecordFailure(const BankAccount& account,
   int64_t now = clock_.NowMilliseconds();
   bool expired = error.kind == sources::SourceErrorKind::kConsentExpired;
   std::string message = expired ? "Consent expired: " + error.message : error.message;
+  std::optional<int64_t> blocked_until;
+  if (error.kind == sources::SourceErrorKind::kRateLimited) {
+    blocked_until = now + std::max<int64_t>(1, error.retry_after_seconds) * 1000;
+  }
   return database_.Write([&](store::Connection& connection) -> Status {
+    if (blocked_until) {
+      // Respect the bank's limit: no call for this account until it says so.
+      auto blocked = connection.Execute(
+          "UPDATE bank_accounts SET sync_blocked_until = ? WHERE id = ?",
+          {*blocked_until, account.id});
+      if (!blocked.ok()) return blocked.status();
+    }
     for (std::string_view table : {"bank_accounts", "bank_connections"}) {
       int64_t id = table == "bank_accounts" ? account.id : account.bank_connection_id;
       auto updated = connection.Execute(
@@ -666,6 +710,13 @@ Result<SyncReport> BankDataService::SyncAccount(int64_t user_id, int64_t account
                               "A bank account can be synced manually at most once a minute.");
     limited.retry_after_seconds =
         (kManualSyncIntervalMs - (now - *account.last_manual_sync_at_ms) + 999) / 1000;
+    return limited;
+  }
+  if (account.sync_blocked_until_ms && now < *account.sync_blocked_until_ms) {
+    Error limited = Error::Of(ErrorCode::kTooManyRequests,
+                              "The bank asked finsync to wait before reading this account "
+                              "again.");
+    limited.retry_after_seconds = (*account.sync_blocked_until_ms - now + 999) / 1000;
     return limited;
   }
   if (!owner.enabled) {

@@ -27,6 +27,8 @@ class ConsentSimulator {
   virtual ~ConsentSimulator() = default;
   virtual Status Decide(std::string_view consent_reference, bool approve) = 0;
   virtual Status SetFaults(std::string_view consent_reference, std::string_view spec) = 0;
+  // Checks a fault plan's text without applying it (kValidationFailed with the reason).
+  virtual Status ValidateFaults(std::string_view spec) = 0;
 };
 
 struct SourceEntry {

@@ -81,6 +81,7 @@ struct BankAccount {
   std::optional<int64_t> transactions_last_synced_at_ms;
   std::optional<int64_t> balances_last_synced_at_ms;
   std::optional<int64_t> last_manual_sync_at_ms;
+  std::optional<int64_t> sync_blocked_until_ms;  // The bank asked us to wait until then.
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
   // Latest stored balances, when known (minor units).

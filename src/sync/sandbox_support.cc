@@ -109,12 +109,12 @@ Status DatabaseSandboxConsentStore::Erase(std::string_view consent_reference) {
 
 Status SandboxSimulator::Decide(std::string_view consent_reference, bool approve) {
   sources::SourceContext context{clock_};
-  auto consent = source_.GetConsent(context, consent_reference);
-  if (!consent.ok()) return FromSourceError(consent.error());
-  // The user opens the link before deciding, as they would in a browser.
-  if (consent.value().status == sources::ConsentStatus::kCreated) {
-    auto opened = source_.OpenConsentLink(context, consent_reference);
-    if (!opened.ok()) return FromSourceError(opened.error());
+  // The user opens the link before deciding, as in a browser. Opening an already opened or
+  // decided consent is refused as an invalid step, which is fine here. These are the user's
+  // steps at the bank, so fault plans (which target finsync's calls) do not apply.
+  auto opened = source_.OpenConsentLink(context, consent_reference);
+  if (!opened.ok() && opened.error().kind != sources::SourceErrorKind::kInvalidRequest) {
+    return FromSourceError(opened.error());
   }
   auto decided = approve ? source_.ApproveConsent(context, consent_reference)
                          : source_.RejectConsent(context, consent_reference);
@@ -124,6 +124,11 @@ Status SandboxSimulator::Decide(std::string_view consent_reference, bool approve
 
 Status SandboxSimulator::SetFaults(std::string_view consent_reference, std::string_view spec) {
   return source_.SetFaultPlanFromSpec(consent_reference, "", spec);
+}
+
+Status SandboxSimulator::ValidateFaults(std::string_view spec) {
+  auto plan = sources::sandbox::FaultPlan::Parse(spec);
+  return plan.ok() ? Status::Ok() : Status(plan.error());
 }
 
 }  // namespace finsync::sync

@@ -28,6 +28,7 @@ class SandboxSimulator final : public ConsentSimulator {
       : source_(source), clock_(clock) {}
   Status Decide(std::string_view consent_reference, bool approve) override;
   Status SetFaults(std::string_view consent_reference, std::string_view spec) override;
+  Status ValidateFaults(std::string_view spec) override;
 
  private:
   sources::sandbox::SandboxSource& source_;

@@ -1,8 +1,8 @@
 #include "sync/transaction_service.h"
 
-#include <unordered_map>
-
 #include <rapidjson/document.h>
+
+#include <unordered_map>
 
 #include "common/crypto.h"
 #include "domain/currency.h"
@@ -52,8 +52,8 @@ struct AccountSettings {
   std::string currency;
 };
 
-Result<std::optional<AccountSettings>> LoadAccount(store::Connection& connection,
-                                                   int64_t user_id, int64_t account_id) {
+Result<std::optional<AccountSettings>> LoadAccount(store::Connection& connection, int64_t user_id,
+                                                   int64_t account_id) {
   auto rows = connection.Query(
       "SELECT currency, generated_payee, generated_description, generated_date, "
       "fields_for_duplicate_filtering FROM bank_accounts WHERE id = ? AND user_id = ?",
@@ -115,9 +115,10 @@ Status CheckSourceIdIsFree(store::Connection& connection, int64_t user_id, int64
       {account_id, user_id, transaction_id});
   if (!rows.ok()) return rows.status();
   if (!rows.value().empty()) {
-    return Error::Of(ErrorCode::kConflict,
-                     "A transaction with this transaction_id is already stored for the bank "
-                     "account (id " + std::to_string(rows.value()[0].Int(0)) + ").");
+    std::string existing_id = std::to_string(rows.value()[0].Int(0));
+    return Error::Of(ErrorCode::kConflict, "A transaction with this transaction_id is already "
+                                           "stored for the bank account (id " +
+                                               existing_id + ").");
   }
   return Status::Ok();
 }
@@ -191,8 +192,8 @@ Result<TransactionPage> TransactionService::List(int64_t user_id, const ListQuer
     auto counted = connection.Query(count.sql, count.params);
     if (!counted.ok()) return counted.status();
     int64_t total = counted.value()[0].Int(0);
-    int64_t seen = (query.page_number - 1) * query.page_size +
-                   static_cast<int64_t>(page.transactions.size());
+    int64_t seen =
+        (query.page_number - 1) * query.page_size + static_cast<int64_t>(page.transactions.size());
     if (total <= kPageWindowMax) page.total = total;
     page.has_more = seen < total;
     return Status::Ok();
@@ -216,6 +217,8 @@ Result<BankTransaction> TransactionService::Get(int64_t user_id, int64_t transac
 
 Result<CreatedTransaction> TransactionService::Create(int64_t user_id, ManualTransaction manual) {
   BankTransaction transaction = std::move(manual.details);
+  // Normalised first so the source-id check below sees the id exactly as it will be stored.
+  ingest::Normalise(transaction);
   std::optional<AccountSettings> account;
   Status checked = database_.Read([&](store::Connection& connection) -> Status {
     auto resolved = ResolveManual(connection, user_id, manual, transaction);
@@ -285,9 +288,9 @@ Result<BankTransaction> TransactionService::Update(int64_t user_id, int64_t tran
           {transaction.generated.payee, transaction.generated.description,
            domain::FormatDate(*transaction.generated.date), now_ms, transaction_id, user_id});
       if (!written.ok()) return written.status();
-      auto change = connection.Execute(kChangeSql, {user_id, transaction_id,
-                                                    transaction.bank_account_id,
-                                                    std::string("modified"), now_ms});
+      auto change = connection.Execute(
+          kChangeSql,
+          {user_id, transaction_id, transaction.bank_account_id, std::string("modified"), now_ms});
       if (!change.ok()) return change.status();
     }
     updated = std::move(transaction);
@@ -305,15 +308,14 @@ Status TransactionService::Delete(int64_t user_id, int64_t transaction_id) {
         {transaction_id, user_id});
     if (!deleted.ok()) return deleted.status();
     if (deleted.value().empty()) return NotFound();
-    auto change = connection.Execute(kChangeSql, {user_id, transaction_id,
-                                                  deleted.value()[0].Int(0),
-                                                  std::string("removed"), now_ms});
+    auto change = connection.Execute(
+        kChangeSql,
+        {user_id, transaction_id, deleted.value()[0].Int(0), std::string("removed"), now_ms});
     return change.ok() ? Status::Ok() : change.status();
   });
 }
 
-Result<ChangeFeedPage> TransactionService::Changes(int64_t user_id,
-                                                   const ChangeFeedQuery& query) {
+Result<ChangeFeedPage> TransactionService::Changes(int64_t user_id, const ChangeFeedQuery& query) {
   ChangeFeedPage page;
   Status status = database_.Read([&](store::Connection& connection) -> Status {
     auto rows = connection.Query(
@@ -329,8 +331,7 @@ Result<ChangeFeedPage> TransactionService::Changes(int64_t user_id,
       changes.push_back({row.Int(0), row.Int(1), row.Int(2), kind});
     }
     page.has_more = static_cast<int64_t>(rows.value().size()) > query.limit;
-    page.next_cursor =
-        EncodeChangeCursor(changes.empty() ? query.after_seq : changes.back().seq);
+    page.next_cursor = EncodeChangeCursor(changes.empty() ? query.after_seq : changes.back().seq);
     CollapsedChanges collapsed = CollapseChanges(changes);
     std::vector<int64_t> wanted = collapsed.added;
     wanted.insert(wanted.end(), collapsed.modified.begin(), collapsed.modified.end());

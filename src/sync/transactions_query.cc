@@ -62,8 +62,8 @@ std::optional<std::pair<int64_t, int64_t>> BoundAtExponent(std::string_view text
   if (!toward_zero.ok()) return std::nullopt;
   int64_t value = toward_zero.amount_minor;
   bool negative = text.front() == '-';
-  auto stepped = negative ? domain::CheckedSubtractMinor(value, 1)
-                          : domain::CheckedAddMinor(value, 1);
+  auto stepped =
+      negative ? domain::CheckedSubtractMinor(value, 1) : domain::CheckedAddMinor(value, 1);
   if (!stepped) return std::nullopt;
   return negative ? std::pair(*stepped, value) : std::pair(value, *stepped);
 }
@@ -282,8 +282,9 @@ void CheckCombinations(ListParseState& state) {
   CheckRange(state, filters.booking_date_from, filters.booking_date_to, "booking_date_from",
              "booking_date_to");
   if (state.query.paging != PagingStyle::kPage) return;
-  if (state.Given("limit")) state.Fail("limit", "cannot be combined with page[number] paging; "
-                                                "use page[size]");
+  if (state.Given("limit")) {
+    state.Fail("limit", "cannot be combined with page[number] paging; use page[size]");
+  }
   if (state.Given("page_token")) {
     state.Fail("page_token", "cannot be combined with page[number] paging");
   }
@@ -352,7 +353,8 @@ void AppendAmount(SqlQuery& query, const TransactionFilters& filters, std::strin
   query.sql += op;
   if (filters.currency) {
     query.sql += " ?";
-    query.params.emplace_back(thresholds[domain::Currency::FromCode(*filters.currency)->exponent()]);
+    query.params.emplace_back(
+        thresholds[domain::Currency::FromCode(*filters.currency)->exponent()]);
     return;
   }
   const ExponentCase& by_currency = ThresholdByCurrency();
@@ -406,9 +408,7 @@ void AppendDate(SqlQuery& query, std::string_view condition,
 // ---------------------------------------------------------------------------------------------
 // Tokens.
 
-std::string Checksum(std::string_view payload) {
-  return crypto::Sha256Hex(payload).substr(0, 12);
-}
+std::string Checksum(std::string_view payload) { return crypto::Sha256Hex(payload).substr(0, 12); }
 
 // Splits "a.b.c" into parts; the checksum is the last part and covers everything before it.
 std::optional<std::vector<std::string_view>> OpenToken(std::string_view text, size_t length_max,
@@ -517,8 +517,8 @@ SqlQuery BuildListSql(const ListQuery& query, int64_t user_id, std::string_view 
   bool descending = query.sort == SortOrder::kDateDescending;
   if (query.paging == PagingStyle::kCursor && query.after) {
     // Row values keep the keyset condition one index range: (date, id) strictly past the last.
-    list.sql += descending ? " AND (generated_date, id) < (?, ?)"
-                           : " AND (generated_date, id) > (?, ?)";
+    list.sql +=
+        descending ? " AND (generated_date, id) < (?, ?)" : " AND (generated_date, id) > (?, ?)";
     list.params.emplace_back(query.after->generated_date);
     list.params.emplace_back(query.after->id);
   }
@@ -584,8 +584,8 @@ std::string FilterHash(const TransactionFilters& filters, SortOrder sort) {
 std::string EncodePageToken(const PageToken& token) {
   std::string payload = "t1.";
   payload += token.sort == SortOrder::kDateDescending ? "d" : "a";
-  payload += "." + token.position.generated_date + "." + std::to_string(token.position.id) +
-             "." + token.filter_hash;
+  payload += "." + token.position.generated_date + "." + std::to_string(token.position.id) + "." +
+             token.filter_hash;
   return Base64UrlEncode(payload + "." + Checksum(payload));
 }
 
@@ -630,8 +630,9 @@ Result<ChangeFeedQuery> ParseChangeFeedQuery(
     if (is_cursor && !value.empty()) {
       auto seq = DecodeChangeCursor(value);
       if (!seq) {
-        invalid.field_errors.push_back({name, "is not a valid cursor; use next_cursor as "
-                                              "returned, or leave it empty to start over"});
+        invalid.field_errors.push_back({name,
+                                        "is not a valid cursor; use next_cursor as "
+                                        "returned, or leave it empty to start over"});
       } else {
         query.after_seq = *seq;
       }

@@ -105,8 +105,7 @@ SqlQuery BuildFilterSql(const TransactionFilters& filters, int64_t user_id);
 SqlQuery BuildListSql(const ListQuery& query, int64_t user_id, std::string_view columns);
 // Counts matching rows, but reads at most `count_max` of them: the count is exact below the
 // cap and "at least count_max" at it, so it stays cheap over millions of rows.
-SqlQuery BuildCappedCountSql(const TransactionFilters& filters, int64_t user_id,
-                             int64_t count_max);
+SqlQuery BuildCappedCountSql(const TransactionFilters& filters, int64_t user_id, int64_t count_max);
 
 // A fingerprint of the filters and the sort, carried in page tokens so a token cannot be
 // replayed with different filters (which would silently skip or repeat rows).

@@ -25,7 +25,7 @@ const std::string kCase =
 TEST(TransactionsQueryTest, EachFilterBuildsItsCondition) {
   struct Case {
     QueryParameters params;
-    std::string sql;  // After "user_id = ?".
+    std::string sql;            // After "user_id = ?".
     std::vector<Value> values;  // After the user id.
   };
   const std::string search_sql =
@@ -34,6 +34,7 @@ TEST(TransactionsQueryTest, EachFilterBuildsItsCondition) {
       "ESCAPE '\\' OR LOWER(remittance_unstructured) LIKE ? ESCAPE '\\' OR "
       "LOWER(remittance_structured) LIKE ? ESCAPE '\\')";
   auto six = [](const std::string& pattern) { return std::vector<Value>(6, Value(pattern)); };
+  // clang-format off
   const Case cases[] = {
       {Params({}), "", {}},
       {Params({{"bank_account_id", "7"}}), " AND bank_account_id = ?", {int64_t{7}}},
@@ -72,6 +73,7 @@ TEST(TransactionsQueryTest, EachFilterBuildsItsCondition) {
        {int64_t{1}, int64_t{1500}, int64_t{15000}, int64_t{150}}},
       {Params({{"search", "Café 50%_off\\"}}), search_sql, six("%café 50\\%\\_off\\\\%")},
   };
+  // clang-format on
   for (const Case& test : cases) {
     auto query = ParseListQuery(test.params);
     ASSERT_TRUE(query.ok()) << test.sql << ": " << query.error().field_errors.size();
@@ -92,12 +94,21 @@ TEST(TransactionsQueryTest, AmountBoundsRoundPerExponent) {
     int64_t floor_minor;
     int64_t ceil_minor;
   };
+  // clang-format off
   const Case cases[] = {
-      {"1.005", 2, 100, 101},   {"1.005", 3, 1005, 1005}, {"1.005", 0, 1, 2},
-      {"-1.005", 2, -101, -100}, {"-0.001", 0, -1, 0},    {"0.001", 0, 0, 1},
-      {"42", 0, 42, 42},         {"42", 4, 420000, 420000}, {"+3.10", 2, 310, 310},
-      {"-0", 2, 0, 0},           {"0.00000000000000000001", 4, 0, 1},
+      {"1.005", 2, 100, 101},
+      {"1.005", 3, 1005, 1005},
+      {"1.005", 0, 1, 2},
+      {"-1.005", 2, -101, -100},
+      {"-0.001", 0, -1, 0},
+      {"0.001", 0, 0, 1},
+      {"42", 0, 42, 42},
+      {"42", 4, 420000, 420000},
+      {"+3.10", 2, 310, 310},
+      {"-0", 2, 0, 0},
+      {"0.00000000000000000001", 4, 0, 1},
   };
+  // clang-format on
   for (const Case& test : cases) {
     auto query = ParseListQuery(Params({{"amount_gte", test.text}}));
     ASSERT_TRUE(query.ok()) << test.text;
@@ -114,6 +125,7 @@ TEST(TransactionsQueryTest, InvalidParametersAreFieldErrors) {
     std::string field;
     std::string message_start;
   };
+  // clang-format off
   const Case cases[] = {
       {Params({{"amount_gte", "abc"}}), "amount_gte", "must be a decimal amount"},
       {Params({{"amount_lt", "1e5"}}), "amount_lt", "must be a decimal amount"},
@@ -150,6 +162,7 @@ TEST(TransactionsQueryTest, InvalidParametersAreFieldErrors) {
       {Params({{"date_from", "2025-01-01"}, {"posted_date_from", "2025-01-01"}}),
        "posted_date_from", "must be given at most once (also as date_from)"},
   };
+  // clang-format on
   for (const Case& test : cases) {
     auto query = ParseListQuery(test.params);
     ASSERT_FALSE(query.ok()) << test.field;
@@ -191,8 +204,8 @@ TEST(TransactionsQueryTest, ListSqlForBothPagingStyles) {
   EXPECT_EQ(cursor.sql,
             "SELECT id FROM bank_transactions WHERE user_id = ? AND (generated_date, id) < "
             "(?, ?) ORDER BY generated_date DESC, id DESC LIMIT ?");
-  EXPECT_EQ(cursor.params, (std::vector<Value>{int64_t{5}, std::string("2025-03-01"),
-                                               int64_t{99}, int64_t{11}}));
+  EXPECT_EQ(cursor.params,
+            (std::vector<Value>{int64_t{5}, std::string("2025-03-01"), int64_t{99}, int64_t{11}}));
   query.sort = SortOrder::kDateAscending;
   EXPECT_EQ(BuildListSql(query, 5, "id").sql,
             "SELECT id FROM bank_transactions WHERE user_id = ? AND (generated_date, id) > "
@@ -215,10 +228,13 @@ TEST(TransactionsQueryTest, ListSqlForBothPagingStyles) {
 TEST(TransactionsQueryTest, PageTokenRoundTrip) {
   auto first = ParseListQuery(Params({{"status", "BOOKED"}, {"amount_lt", "0"}}));
   ASSERT_TRUE(first.ok());
-  PageToken token{SortOrder::kDateDescending, {"2025-01-31", 1234},
+  PageToken token{SortOrder::kDateDescending,
+                  {"2025-01-31", 1234},
                   FilterHash(first.value().filters, first.value().sort)};
   std::string text = EncodePageToken(token);
-  for (char c : text) EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+  for (char c : text) {
+    EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+  }
   auto decoded = DecodePageToken(text);
   ASSERT_TRUE(decoded);
   EXPECT_EQ(decoded->position.generated_date, "2025-01-31");
@@ -234,8 +250,8 @@ TEST(TransactionsQueryTest, PageTokenRoundTrip) {
 
 // Changing any one character of a token makes it invalid: the checksum covers everything.
 TEST(TransactionsQueryTest, TamperedPageTokensAreRefused) {
-  std::string text = EncodePageToken({SortOrder::kDateAscending, {"2025-01-31", 77},
-                                      "0123456789abcdef"});
+  std::string text =
+      EncodePageToken({SortOrder::kDateAscending, {"2025-01-31", 77}, "0123456789abcdef"});
   ASSERT_TRUE(DecodePageToken(text));
   const std::string replacements = "AZaz09-_";
   for (size_t i = 0; i < text.size(); ++i) {
@@ -256,22 +272,25 @@ TEST(TransactionsQueryTest, TamperedPageTokensAreRefused) {
 TEST(TransactionsQueryTest, PageTokenForOtherFiltersIsBadRequest) {
   auto first = ParseListQuery(Params({{"status", "BOOKED"}}));
   ASSERT_TRUE(first.ok());
-  std::string text = EncodePageToken(
-      {SortOrder::kDateDescending, {"2025-01-31", 1}, FilterHash(first.value().filters,
-                                                                 SortOrder::kDateDescending)});
+  std::string text =
+      EncodePageToken({SortOrder::kDateDescending,
+                       {"2025-01-31", 1},
+                       FilterHash(first.value().filters, SortOrder::kDateDescending)});
+  // clang-format off
   const QueryParameters mismatches[] = {
       Params({{"page_token", text}}),
       Params({{"status", "PENDING"}, {"page_token", text}}),
       Params({{"status", "BOOKED"}, {"sort", "date"}, {"page_token", text}}),
       Params({{"status", "BOOKED"}, {"search", "x"}, {"page_token", text}}),
   };
+  // clang-format on
   for (const auto& params : mismatches) {
     auto query = ParseListQuery(params);
     ASSERT_FALSE(query.ok());
     EXPECT_EQ(query.error().code, ErrorCode::kBadRequest);
   }
-  EXPECT_TRUE(ParseListQuery(Params({{"status", "BOOKED"}, {"limit", "7"}, {"page_token", text}}))
-                  .ok());
+  EXPECT_TRUE(
+      ParseListQuery(Params({{"status", "BOOKED"}, {"limit", "7"}, {"page_token", text}})).ok());
 }
 
 // Change cursors round-trip, refuse tampering, and the feed's parameters are validated.
@@ -294,11 +313,13 @@ TEST(TransactionsQueryTest, ChangeFeedCursorAndParameters) {
     QueryParameters params;
     std::string field;
   };
+  // clang-format off
   const Case invalid[] = {
       {Params({{"cursor", "garbage"}}), "cursor"}, {Params({{"limit", "501"}}), "limit"},
       {Params({{"limit", "0"}}), "limit"},         {Params({{"since", "1"}}), "since"},
       {Params({{"limit", "1"}, {"limit", "2"}}), "limit"},
   };
+  // clang-format on
   for (const Case& test : invalid) {
     auto query = ParseChangeFeedQuery(test.params);
     ASSERT_FALSE(query.ok()) << test.field;
@@ -316,6 +337,7 @@ TEST(TransactionsQueryTest, CollapseChanges) {
     std::vector<int64_t> modified;
     std::vector<int64_t> removed;
   };
+  // clang-format off
   const Case cases[] = {
       {{{1, 10, 1, K::kAdded}}, {10}, {}, {}},
       {{{1, 10, 1, K::kModified}}, {}, {10}, {}},
@@ -328,6 +350,7 @@ TEST(TransactionsQueryTest, CollapseChanges) {
       {{{1, 10, 1, K::kAdded}, {2, 11, 1, K::kAdded}, {3, 10, 1, K::kModified}},
        {11, 10}, {}, {}},
   };
+  // clang-format on
   for (const Case& test : cases) {
     CollapsedChanges collapsed = CollapseChanges(test.changes);
     EXPECT_EQ(collapsed.added, test.added);
@@ -340,10 +363,18 @@ TEST(TransactionsQueryTest, CollapseChanges) {
 
 // base64url matches RFC 4648's test vectors (without padding) and refuses non-canonical text.
 TEST(TransactionsQueryTest, Base64Url) {
+  // clang-format off
   const std::pair<std::string, std::string> vectors[] = {
-      {"", ""},         {"f", "Zg"},         {"fo", "Zm8"},       {"foo", "Zm9v"},
-      {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}, {"\xfb\xff", "-_8"},
+      {"", ""},
+      {"f", "Zg"},
+      {"fo", "Zm8"},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg"},
+      {"fooba", "Zm9vYmE"},
+      {"foobar", "Zm9vYmFy"},
+      {"\xfb\xff", "-_8"},
   };
+  // clang-format on
   for (const auto& [bytes, text] : vectors) {
     EXPECT_EQ(Base64UrlEncode(bytes), text);
     EXPECT_EQ(Base64UrlDecode(text), bytes);

@@ -5,16 +5,18 @@ namespace finsync::store::sqlite {
 namespace {
 
 // Times are INTEGER milliseconds since the Unix epoch (UTC); money is INTEGER minor units.
+// Primary tables use AUTOINCREMENT so an id is never reused after a deletion: clients that
+// keep ids must not mistake a new object for a deleted one.
 constexpr Migration kMigrations[] = {
     {1, "users_and_access_tokens", R"sql(
 CREATE TABLE users (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   email TEXT NOT NULL UNIQUE,
   name TEXT NOT NULL DEFAULT '',
   created_at INTEGER NOT NULL
 );
 CREATE TABLE access_tokens (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
   name TEXT NOT NULL,
   token_hash TEXT NOT NULL UNIQUE,
@@ -31,7 +33,7 @@ CREATE INDEX access_tokens_by_user ON access_tokens(user_id, id);
     {2, "bank_data", R"sql(
 ALTER TABLE users ADD COLUMN retention_days INTEGER;
 CREATE TABLE bank_connections (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
   institution_id TEXT NOT NULL,
   integrator TEXT NOT NULL,
@@ -57,7 +59,7 @@ CREATE TABLE bank_connections (
 CREATE INDEX bank_connections_by_user ON bank_connections(user_id, id);
 CREATE UNIQUE INDEX bank_connections_by_consent ON bank_connections(integrator, consent_reference);
 CREATE TABLE bank_accounts (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
   bank_connection_id INTEGER NOT NULL REFERENCES bank_connections(id) ON DELETE CASCADE,
   integrator_id TEXT NOT NULL,
@@ -86,13 +88,14 @@ CREATE TABLE bank_accounts (
   transactions_last_synced_at INTEGER,
   balances_last_synced_at INTEGER,
   last_manual_sync_at INTEGER,
+  sync_blocked_until INTEGER,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
   UNIQUE (bank_connection_id, integrator_id)
 );
 CREATE INDEX bank_accounts_by_user ON bank_accounts(user_id, id);
 CREATE TABLE bank_balances (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
   bank_account_id INTEGER NOT NULL REFERENCES bank_accounts(id) ON DELETE CASCADE,
   balance_type TEXT NOT NULL,
@@ -105,7 +108,7 @@ CREATE TABLE bank_balances (
 );
 CREATE INDEX bank_balances_by_user ON bank_balances(user_id, bank_account_id, id);
 CREATE TABLE bank_transactions (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
   bank_account_id INTEGER NOT NULL REFERENCES bank_accounts(id) ON DELETE CASCADE,
   status TEXT NOT NULL,
