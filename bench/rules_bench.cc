@@ -2,13 +2,17 @@
 // conditions each (a mix of CONTAINS, MATCHES_REGEX, IN, equality and numeric comparisons) on
 // one core, next to a baseline with no rules. The target is 2,000,000 transactions/s.
 //
-// Run: build/rules_bench --benchmark_counters_tabular=true
+// Run: build/release/rules_bench --benchmark_counters_tabular=true --benchmark_repetitions=5
+// items_per_second is transactions per CPU-second; on a shared machine compare the best
+// repetitions. Counters: fired_per_tx (rules fired per transaction), allocs_per_tx.
 //
 // The transactions are generated deterministically (fixed seed) from a catalogue of merchants
 // with their remittance texts, merchant category codes and amount ranges, in EUR, NOK, SEK and
 // JPY, with reference numbers and dates varying per transaction. Rule conditions read only the
 // bank's fields and actions write only generated fields, as functions of the bank's fields, so
-// every iteration sees the same data and fires the same rules.
+// every iteration sees the same data and fires the same rules. Of the six regexes, five run
+// through RE2 (alternations, one with non-ASCII text, and a character class) and one ("TAXI",
+// in the OR rule) is a plain literal that the compiler turns into a substring search.
 //
 // Allocation: this file replaces global operator new with a counting one. BM_NonMatchingRules
 // runs the same kind of rules tuned never to fire and reports allocations per transaction,

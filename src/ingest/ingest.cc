@@ -166,6 +166,7 @@ struct StoredRow {
   std::string generated_date;
   std::string counterparty;  // Lower-cased creditor or debtor name.
   bool claimed = false;      // Matched by a transaction of this batch.
+  bool manual = false;       // Entered by the user: the bank's pending list does not cover it.
 };
 
 std::string LowerAscii(std::string_view text) {
@@ -496,7 +497,8 @@ Result<Outcome> Pipeline::Ingest(const AccountConfig& account, Batch batch, Rule
     outcome.removed_ids.clear();
     auto loaded = connection.Query(
         "SELECT id, status, transaction_id, content_key, fingerprint, amount_minor, currency, "
-        "generated_date, creditor_name, debtor_name, generated_payee FROM bank_transactions "
+        "generated_date, creditor_name, debtor_name, generated_payee, source FROM "
+        "bank_transactions "
         "WHERE bank_account_id = ? AND user_id = ? AND generated_date >= ? AND "
         "generated_date <= ?",
         {account.bank_account_id, account.user_id, first_date, last_date});
@@ -519,6 +521,7 @@ Result<Outcome> Pipeline::Ingest(const AccountConfig& account, Batch batch, Rule
       entry.generated_date = row.Text(7);
       const std::string& party = entry.amount_minor < 0 ? row.Text(8) : row.Text(9);
       entry.counterparty = LowerAscii(party.empty() ? row.Text(10) : party);
+      entry.manual = row.Text(11) == "manual";
       size_t index = stored.size();
       if (!entry.booked) pending_rows.push_back(index);
       if (!entry.transaction_id.empty()) by_transaction_id[entry.transaction_id] = index;
@@ -647,7 +650,7 @@ Result<Outcome> Pipeline::Ingest(const AccountConfig& account, Batch batch, Rule
 
     if (batch.pending_list_is_complete) {
       for (const StoredRow& row : stored) {
-        if (row.booked || row.claimed) continue;
+        if (row.booked || row.claimed || row.manual) continue;
         auto removed = connection.Execute(
             "DELETE FROM bank_transactions WHERE id = ? AND user_id = ?", {row.id, account.user_id});
         if (!removed.ok()) return removed.status();

@@ -151,6 +151,27 @@ TEST(EvaluatorTest, ActionsRunInOrderAndEachIsLogged) {
   }
 }
 
+TEST(EvaluatorTest, RulesThatDoNotFireLeaveNoTrace) {
+  // Proves a rule whose conditions fail changes nothing and logs nothing. It also allocates
+  // nothing: matching reads fields as string_views, compares with values parsed and folded at
+  // compile time, and calls RE2::PartialMatch without submatches; only firing rules create log
+  // entries and strings. bench/rules_bench.cc counts allocations to confirm it (0 per
+  // transaction in BM_NonMatchingRules).
+  Rule rule = BankRule(1,
+                       {ConditionOf("amount", kLessThan, "0"),
+                        ConditionOf("creditor.name", kMatchesRegex, "netflix|hulu"),
+                        ConditionOf("remittance_information.unstructured", kContains, "spotify")},
+                       {SetPayee("never")});
+  std::vector<domain::BankTransaction> batch = {CardPayment(), CardPayment()};
+  std::vector<RuleLogEntry> log;
+  const EvaluationSummary summary = ApplyBankRules(CompileOrDie({rule}), Everyday(), batch, log);
+  EXPECT_EQ(summary.rules_fired, 0u);
+  EXPECT_EQ(summary.actions_succeeded + summary.actions_failed, 0u);
+  EXPECT_TRUE(log.empty());
+  EXPECT_EQ(log.capacity(), 0u);
+  EXPECT_EQ(batch[0].generated.payee, "Spotify");
+}
+
 TEST(EvaluatorTest, BatchEntriesNameTheirTransaction) {
   // Proves a batch evaluates each transaction independently and logs its position and id.
   std::vector<domain::BankTransaction> batch = {CardPayment(), CardPayment(), CardPayment()};

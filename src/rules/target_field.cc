@@ -139,6 +139,10 @@ std::string CheckValue(Destination destination, TargetField field, std::string_v
     case kAmount:
       return "";
     case kDate:
+      // YNAB and Lunch Money refuse a transaction without a date; a webhook copy may lack one.
+      if (value.empty() && destination != Destination::kWebhook) {
+        return "date must not be empty: the destination needs one";
+      }
       return CheckDate(value);
     case kCategoryId:
       if (value.empty()) return "";

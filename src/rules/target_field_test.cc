@@ -77,14 +77,15 @@ TEST(TargetFieldTest, WritesCheckEachDestinationFieldsValues) {
     TargetField field;
     std::string value;
     std::string_view problem_part;  // "" when the write must succeed.
-    std::string_view read_back;     // After the write (unchanged on refusal).
+    std::string read_back;          // After the write (unchanged on refusal).
   };
   const std::string uuid = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
   const Case cases[] = {
       {Destination::kYnab, kPayee, "  Spotify  ", "", "  Spotify  "},
       {Destination::kYnab, kDescription, "Music", "", "Music"},
       {Destination::kYnab, kDate, " 2025-04-01 ", "", "2025-04-01"},
-      {Destination::kYnab, kDate, "", "", ""},
+      {Destination::kYnab, kDate, "", "date must not be empty", "2025-03-14"},
+      {Destination::kWebhook, kDate, "", "", ""},
       {Destination::kYnab, kDate, "2025-02-30", "not a date (YYYY-MM-DD): day does not exist",
        "2025-03-14"},
       {Destination::kYnab, kAmount, "42.50", "", "42.50"},

@@ -66,7 +66,7 @@ class Template {
   // checked when the rule is saved.
   bool is_constant() const { return constant_; }
 
-  struct Segment;  // Defined in template.cc.
+  struct Segment;  // Defined in template_syntax.h, internal to the template module.
 
  private:
   Template();

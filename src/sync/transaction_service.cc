@@ -116,9 +116,10 @@ Status CheckSourceIdIsFree(store::Connection& connection, int64_t user_id, int64
   if (!rows.ok()) return rows.status();
   if (!rows.value().empty()) {
     std::string existing_id = std::to_string(rows.value()[0].Int(0));
-    return Error::Of(ErrorCode::kConflict, "A transaction with this transaction_id is already "
-                                           "stored for the bank account (id " +
-                                               existing_id + ").");
+    return Error::Of(ErrorCode::kConflict,
+                     "A transaction with this transaction_id is already "
+                     "stored for the bank account (id " +
+                         existing_id + ").");
   }
   return Status::Ok();
 }

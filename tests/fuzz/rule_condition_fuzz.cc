@@ -71,8 +71,11 @@ Input ReadInput(const uint8_t* data, size_t size) {
   const auto operators = finsync::rules::AllOperators();
   std::string_view rest(reinterpret_cast<const char*>(data + 2), size - 2);
   const std::string_view operator_name = NextLine(rest);
-  Input input{fields[data[0] % fields.size()], operators[(data[1] >> 1) % operators.size()],
-              (data[1] & 1) != 0, std::string(NextLine(rest)), std::string(rest),
+  Input input{fields[data[0] % fields.size()],
+              operators[(data[1] >> 1) % operators.size()],
+              (data[1] & 1) != 0,
+              std::string(NextLine(rest)),
+              std::string(rest),
               kCurrencies[(data[1] >> 5) % 4]};
   if (const auto parsed = finsync::rules::ParseOperator(operator_name)) input.operation = *parsed;
   return input;
@@ -88,10 +91,10 @@ finsync::domain::BankTransaction Subject(const Input& input) {
   if (date.ok()) transaction.booking_date = transaction.value_date = date.date;
   transaction.status = input.text.empty() ? finsync::domain::BookingStatus::kPending
                                           : finsync::domain::BookingStatus::kBooked;
-  for (std::string* text : {&transaction.creditor.name, &transaction.debtor.name,
-                            &transaction.remittance_information_unstructured,
-                            &transaction.generated.payee, &transaction.transaction_id,
-                            &transaction.merchant_category_code, &transaction.source}) {
+  for (std::string* text :
+       {&transaction.creditor.name, &transaction.debtor.name,
+        &transaction.remittance_information_unstructured, &transaction.generated.payee,
+        &transaction.transaction_id, &transaction.merchant_category_code, &transaction.source}) {
     *text = input.text;
   }
   return transaction;
@@ -167,8 +170,8 @@ bool NaiveContainsFolded(std::string_view haystack, std::string_view needle) {
 
 void CheckText(const Input& input, const Evaluation& evaluation) {
   using enum Operator;
-  const std::string_view text = finsync::rules::ReadText(input.field.id, evaluation.transaction,
-                                                         kAccount);
+  const std::string_view text =
+      finsync::rules::ReadText(input.field.id, evaluation.transaction, kAccount);
   for (Operator operation : {kEquals, kContains, kStartsWith, kEndsWith, kIn}) {
     const auto sensitive = Holds(input, operation, true, evaluation);
     const auto insensitive = Holds(input, operation, false, evaluation);
