@@ -8,7 +8,7 @@ config="${1:-release}"
 shift || true
 case "$config" in
   release) flags=(-DCMAKE_BUILD_TYPE=Release) ;;
-  asan) flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DFINSYNC_SANITIZE=ON) ;;
+  asan) flags=(-DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DFINSYNC_SANITIZE=ON) ;;
   fuzz) flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DFINSYNC_FUZZ=ON
                -DCMAKE_CXX_COMPILER=clang++-14) ;;
   *) echo "unknown configuration $config (release, asan or fuzz)" >&2; exit 2 ;;
