@@ -198,7 +198,15 @@ int MatchScore(const StoredRow& pending, const BankTransaction& booked, const st
   if (days < -3 || days > 10) return -1;
   bool same_amount = pending.amount_minor == booked.amount_minor;
   bool same_sign = (pending.amount_minor < 0) == (booked.amount_minor < 0);
-  bool same_party = !counterparty.empty() && pending.counterparty == counterparty;
+  // Banks often prefix the booked text ("CARD 1686 MIGROS ZUERICH" for the pending
+  // "MIGROS ZUERICH"), so one name containing the other counts as the same party.
+  auto contains = [](const std::string& haystack, const std::string& needle) {
+    return needle.size() >= 5 && haystack.find(needle) != std::string::npos;
+  };
+  bool same_party = !counterparty.empty() && !pending.counterparty.empty() &&
+                    (pending.counterparty == counterparty ||
+                     contains(counterparty, pending.counterparty) ||
+                     contains(pending.counterparty, counterparty));
   if (!same_amount && !(same_party && same_sign)) return -1;
   int score = (same_amount ? 4 : 0) + (same_party ? 3 : 0);
   return score * 100 - static_cast<int>(std::min<int64_t>(std::abs(days), 99));

@@ -166,6 +166,26 @@ TEST_F(IngestTest, PendingBooksUnderNewIdWithoutDuplicate) {
   EXPECT_EQ(Run(booked).unchanged, 1);
 }
 
+// Proves a foreign-currency card payment whose amount and text change when it books (the
+// booked text prefixes the pending one) still updates the pending row.
+TEST_F(IngestTest, PendingWithChangedAmountAndPrefixedTextBooks) {
+  Batch pending;
+  BankTransaction fx = Card("", "2025-03-03", -3736, "");
+  fx.remittance_information_unstructured = "MIGROS ZUERICH";
+  pending.pending = {fx};
+  EXPECT_EQ(Run(pending).added, 1);
+  Batch booked;
+  BankTransaction final_fx = Card("B-9", "2025-03-05", -3741, "");
+  final_fx.remittance_information_unstructured = "CARD 1686 MIGROS ZUERICH";
+  booked.booked = {final_fx};
+  Outcome outcome = Run(booked);
+  EXPECT_EQ(outcome.added, 0);
+  EXPECT_EQ(outcome.modified, 1);
+  EXPECT_EQ(outcome.removed, 0);
+  ASSERT_EQ(Stored().size(), 1u);
+  EXPECT_EQ(Stored()[0].amount_minor, -3741);
+}
+
 // Proves a stored pending transaction that the bank no longer lists is removed, with a
 // "removed" change, while booked ones stay.
 TEST_F(IngestTest, VanishedPendingIsRemoved) {
