@@ -14,10 +14,12 @@
 #include "http/problem.h"
 #include "http/router.h"
 #include "api/banks_api.h"
+#include "api/rules_api.h"
 #include "api/idempotency.h"
 #include "http/rate_limiter.h"
 #include "api/sandbox_page.h"
 #include "ingest/ingest.h"
+#include "rules/rule_service.h"
 #include "jobs/job_queue.h"
 #include "jobs/worker.h"
 #include "sources/catalog.h"
@@ -61,6 +63,8 @@ struct Application::State {
   std::unique_ptr<sync::SandboxSimulator> sandbox_simulator;
   std::unique_ptr<ingest::Pipeline> pipeline;
   std::unique_ptr<sync::BankDataService> bank_data;
+  std::unique_ptr<rules::RuleService> rules;
+  std::unique_ptr<rules::BankRuleStage> rule_stage;
   std::unique_ptr<jobs::JobQueue> job_queue;
   std::unique_ptr<jobs::Workers> workers;
   std::unique_ptr<sync::SyncScheduler> scheduler;
@@ -172,6 +176,7 @@ Status Application::Start() {
   api::RegisterRoutes(state_->router, *state_->context);
   api::RegisterBankRoutes(state_->router, *state_->context, *state_->bank_data);
   api::RegisterSandboxPage(state_->router, *state_->context, *state_->bank_data);
+  api::RegisterRuleRoutes(state_->router, *state_->context, *state_->rules);
   if (options.access_log != "off") {
     auto access_log = AccessLog::Open(options.access_log);
     if (!access_log.ok()) return access_log.error();
@@ -210,6 +215,14 @@ Status Application::StartBanking() {
   sources["SANDBOX"] = sync::SourceEntry{s.sandbox.get(), s.sandbox_simulator.get()};
   s.bank_data = std::make_unique<sync::BankDataService>(
       *s.database, clock, sources::Catalog::BuiltIn(), std::move(sources), *s.pipeline);
+  // Rules: the service behind the rules API, and the stage that runs BANK rules in ingest.
+  rules::RuleLimits rule_limits;
+  rule_limits.conditions_per_rule_max = s.options.rule_conditions_max;
+  rule_limits.actions_per_rule_max = s.options.rule_actions_max;
+  rule_limits.rules_per_target_max = s.options.rules_per_target_max;
+  s.rules = std::make_unique<rules::RuleService>(*s.database, clock, rule_limits);
+  s.rule_stage = std::make_unique<rules::BankRuleStage>(*s.rules, clock);
+  s.bank_data->SetRuleStage(s.rule_stage.get());
   s.job_queue = std::make_unique<jobs::JobQueue>(*s.database, clock);
   jobs::WorkerOptions worker_options;
   worker_options.thread_count = std::max(1, s.options.job_worker_count);

@@ -27,6 +27,10 @@ struct ServeOptions {
   int64_t rate_limit_sync_per_minute = 10;
   int64_t idempotency_retention_days = 7;
   int64_t idempotency_wait_ms = 10'000;
+  // Plan limits of rules, per user.
+  int64_t rule_conditions_max = 5;
+  int64_t rule_actions_max = 5;
+  int64_t rules_per_target_max = 10;
   // Sandbox mode only: run the server's clock this far ahead of the system clock.
   int64_t clock_offset_seconds = 0;
 };

@@ -150,6 +150,15 @@ int main(int argc, char** argv) {
   serve_command->add_option("--rate-limit-sync", serve.rate_limit_sync_per_minute,
                             "Sync and retry triggers per minute per token (0: unlimited)")
       ->envname("FINSYNC_RATE_LIMIT_SYNC")->capture_default_str();
+  serve_command->add_option("--rule-conditions-max", serve.rule_conditions_max,
+                            "Plan limit: conditions per rule")
+      ->envname("FINSYNC_RULE_CONDITIONS_MAX")->capture_default_str();
+  serve_command->add_option("--rule-actions-max", serve.rule_actions_max,
+                            "Plan limit: actions per rule")
+      ->envname("FINSYNC_RULE_ACTIONS_MAX")->capture_default_str();
+  serve_command->add_option("--rules-per-target-max", serve.rules_per_target_max,
+                            "Plan limit: rules attached to one bank account, link or destination")
+      ->envname("FINSYNC_RULES_PER_TARGET_MAX")->capture_default_str();
   serve_command->add_option("--idempotency-retention-days", serve.idempotency_retention_days,
                             "How long Idempotency-Key responses are kept")
       ->envname("FINSYNC_IDEMPOTENCY_RETENTION_DAYS")->capture_default_str();

@@ -610,7 +610,16 @@ Result<Outcome> Pipeline::Ingest(const AccountConfig& account, Batch batch, Rule
     for (auto& planned : plan) {
       if (planned.action != Action::kUnchanged) changed.push_back(planned.transaction);
     }
-    if (rules != nullptr && !changed.empty()) rules->Apply(account, changed);
+    if (rules != nullptr && !changed.empty()) {
+      rules->Apply(account, changed);
+      // A stored transaction always has a date: a rule that emptied it gets the bank's back.
+      for (BankTransaction* transaction : changed) {
+        if (!transaction->generated.date) {
+          transaction->generated.date =
+              transaction->booking_date ? transaction->booking_date : transaction->value_date;
+        }
+      }
+    }
 
     for (auto& planned : plan) {
       BankTransaction& transaction = *planned.transaction;

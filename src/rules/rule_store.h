@@ -115,7 +115,7 @@ Result<std::vector<StoredRule>> ListRules(Connection& connection, int64_t user_i
                                           const RuleFilter& filter, int64_t& total);
 // Deletes the rule with its conditions, actions and attachments; false when there is none.
 // Rule logs stay: they are the history of what happened to transactions.
-Result<bool> DeleteRule(Connection& connection, int64_t user_id, int64_t rule_id);
+Result<bool> DeleteRule(Connection& connection, int64_t user_id, int64_t rule_id, int64_t now_ms);
 
 // Single conditions and actions, for their own routes. Load* answer the owning rule's id.
 Result<std::optional<int64_t>> FindConditionRule(Connection& connection, int64_t user_id,

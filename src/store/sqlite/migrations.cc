@@ -226,6 +226,83 @@ CREATE TABLE idempotency_keys (
 );
 CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys(expires_at);
 )sql"},
+    // Rules (src/rules). Conditions and actions belong to one rule. An attachment names its
+    // target by kind and id without a foreign key (transfer links and destinations live in
+    // other tables), so readers join the target's table to skip deleted targets. Rule logs
+    // have no foreign keys: they are the history of transactions and outlive their rules.
+    {5, "rules", R"sql(
+CREATE TABLE rules (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  type TEXT NOT NULL,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  enabled INTEGER NOT NULL,
+  trigger_on_any_condition INTEGER NOT NULL,
+  skip_other_rules_when_triggered INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX rules_by_user ON rules(user_id, id);
+CREATE TABLE rule_conditions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL,
+  rule_id INTEGER NOT NULL REFERENCES rules(id) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  field_name TEXT NOT NULL,
+  operator TEXT NOT NULL,
+  value TEXT NOT NULL,
+  case_sensitive INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX rule_conditions_by_rule ON rule_conditions(rule_id, position, id);
+CREATE INDEX rule_conditions_by_user ON rule_conditions(user_id, id);
+CREATE TABLE rule_actions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL,
+  rule_id INTEGER NOT NULL REFERENCES rules(id) ON DELETE CASCADE,
+  action_order INTEGER NOT NULL,
+  action_type TEXT NOT NULL,
+  field_name TEXT NOT NULL,
+  value TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX rule_actions_by_rule ON rule_actions(rule_id, action_order, id);
+CREATE INDEX rule_actions_by_user ON rule_actions(user_id, id);
+CREATE TABLE rule_attachments (
+  user_id INTEGER NOT NULL,
+  rule_id INTEGER NOT NULL REFERENCES rules(id) ON DELETE CASCADE,
+  target_kind TEXT NOT NULL,
+  target_id INTEGER NOT NULL,
+  position INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (target_kind, target_id, rule_id)
+);
+CREATE INDEX rule_attachments_by_rule ON rule_attachments(rule_id);
+CREATE INDEX rule_attachments_by_target
+  ON rule_attachments(user_id, target_kind, target_id, position);
+CREATE TABLE rule_logs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL,
+  rule_id INTEGER NOT NULL,
+  rule_action_id INTEGER NOT NULL,
+  bank_transaction_id INTEGER NOT NULL,
+  bank_account_id INTEGER NOT NULL,
+  field TEXT NOT NULL,
+  previous_value TEXT NOT NULL,
+  new_value TEXT NOT NULL,
+  success INTEGER NOT NULL,
+  message TEXT NOT NULL DEFAULT '',
+  executed_at INTEGER NOT NULL,
+  undone_at INTEGER,
+  undo_of_rule_log_id INTEGER
+);
+CREATE INDEX rule_logs_by_user ON rule_logs(user_id, id);
+CREATE INDEX rule_logs_by_rule ON rule_logs(user_id, rule_id, id);
+CREATE INDEX rule_logs_by_transaction ON rule_logs(user_id, bank_transaction_id, id);
+)sql"},
 };
 
 }  // namespace
