@@ -9,11 +9,13 @@
 // its history window) and are generated before timing starts.
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <unistd.h>
 
 #include "common/clock.h"
 #include "ingest/ingest.h"
+#include "rules/rule_service.h"
 #include "sources/sandbox/consent_store.h"
 #include "sources/sandbox/sandbox_source.h"
 #include "store/database.h"
@@ -134,6 +136,71 @@ void BM_IngestPipeline(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * data.total);
 }
 
+// Ten BANK rules of five conditions each (CONTAINS, MATCHES_REGEX, money comparisons), each
+// with one templated action, attached to every account: the "ingest with rules".
+void AttachTenRules(finsync::rules::RuleService& service, const Fixture& fixture) {
+  using finsync::rules::ActionType;
+  using finsync::rules::Operator;
+  const char* merchants[] = {"REWE", "EDEKA", "ALDI", "LIDL", "SHELL",
+                             "NETFLIX", "SPOTIFY", "TCHIBO", "KAUFLAND", "DM"};
+  for (int index = 0; index < 10; ++index) {
+    finsync::rules::NewRule request;
+    finsync::rules::Rule& rule = request.rule;
+    rule.name = std::string("bench rule ") + merchants[index];
+    rule.trigger_on_any_condition = false;  // Realistic rules fire on few transactions.
+    rule.conditions = {
+        {0, "remittance_information.unstructured", Operator::kContains, merchants[index], false},
+        {0, "generated.payee", Operator::kMatchesRegex,
+         std::string("(?i)") + merchants[index] + "|CARD [0-9]{4}", false},
+        {0, "amount", Operator::kLessThan, "0", false},
+        {0, "amount", Operator::kGreaterThan, "-500.00", false},
+        {0, "creditor.name", Operator::kNotContains, "REFUND", false},
+    };
+    rule.actions = {{0, ActionType::kSetField, "generated.payee",
+                     std::string("{{ generated.payee | capitalize }}"), }};
+    request.action_orders = {0};
+    std::vector<finsync::rules::TargetRequest> targets;
+    for (int64_t account_id : fixture.account_ids) {
+      targets.push_back({finsync::rules::TargetKind::kBankAccount, account_id, std::nullopt});
+    }
+    request.attachments.bank_accounts = targets;
+    auto created = service.CreateRule(fixture.user_id, request);
+    if (!created.ok()) {
+      std::fprintf(stderr, "rule: %s\n", created.error().detail.c_str());
+      for (const auto& e : created.error().field_errors) {
+        std::fprintf(stderr, "  %s: %s\n", e.field.c_str(), e.message.c_str());
+      }
+      std::abort();
+    }
+  }
+}
+
+void BM_IngestPipelineWithRules(benchmark::State& state) {
+  const Dataset& data = Transactions();
+  for (auto _ : state) {
+    state.PauseTiming();
+    Fixture fixture("rules");
+    finsync::ManualClock clock(1'767'225'600'000);
+    finsync::ingest::Pipeline pipeline(*fixture.database, clock);
+    finsync::rules::RuleService service(*fixture.database, clock, {});
+    AttachTenRules(service, fixture);
+    finsync::rules::BankRuleStage stage(service, clock);
+    std::vector<std::vector<BankTransaction>> batches = data.batches;
+    state.ResumeTiming();
+    for (size_t i = 0; i < batches.size(); ++i) {
+      finsync::ingest::AccountConfig config;
+      config.user_id = fixture.user_id;
+      config.bank_account_id = fixture.account_ids[i % fixture.account_ids.size()];
+      finsync::ingest::Batch batch;
+      batch.booked = std::move(batches[i]);
+      batch.pending_list_is_complete = false;
+      auto outcome = pipeline.Ingest(config, std::move(batch), &stage);
+      if (!outcome.ok()) state.SkipWithError(outcome.error().detail.c_str());
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * data.total);
+}
+
 // The floor: the same rows, the same indexes, one plain INSERT each, same transaction sizes.
 void BM_PlainInsertBaseline(benchmark::State& state) {
   const Dataset& data = Transactions();
@@ -170,6 +237,7 @@ void BM_PlainInsertBaseline(benchmark::State& state) {
 
 BENCHMARK(BM_PlainInsertBaseline)->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
 BENCHMARK(BM_IngestPipeline)->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
+BENCHMARK(BM_IngestPipelineWithRules)->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
 
 }  // namespace
 
