@@ -30,7 +30,8 @@ AccessToken TokenFromRow(const store::Row& row, size_t first) {
 }
 
 User UserFromRow(const store::Row& row, size_t first) {
-  return User{row.Int(first), row.Text(first + 1), row.Text(first + 2), row.Int(first + 3)};
+  return User{row.Int(first), row.Text(first + 1), row.Text(first + 2), row.Int(first + 3),
+              row.OptionalInt(first + 4)};
 }
 
 bool LooksLikeEmail(std::string_view email) {
@@ -96,7 +97,7 @@ Result<User> IdentityService::CreateUser(std::string_view email, std::string_vie
   if (name.size() > kUserNameMax) {
     return ValidationError("name", "must be at most 200 characters");
   }
-  User user{0, std::string(email), std::string(name), clock_.NowMilliseconds()};
+  User user{0, std::string(email), std::string(name), clock_.NowMilliseconds(), std::nullopt};
   Status status = database_.Write([&](store::Connection& connection) -> Status {
     auto rows = connection.Query(
         "INSERT INTO users (email, name, created_at) VALUES (?, ?, ?) RETURNING id",
@@ -117,7 +118,7 @@ Result<User> IdentityService::CreateUser(std::string_view email, std::string_vie
 Result<User> IdentityService::FindUserByEmail(std::string_view email) {
   std::optional<User> user;
   Status status = database_.Read([&](store::Connection& connection) -> Status {
-    auto rows = connection.Query("SELECT id, email, name, created_at FROM users WHERE email = ?",
+    auto rows = connection.Query("SELECT id, email, name, created_at, retention_days FROM users WHERE email = ?",
                                  {std::string(email)});
     if (!rows.ok()) return rows.status();
     if (!rows.value().empty()) user = UserFromRow(rows.value()[0], 0);
@@ -131,7 +132,7 @@ Result<User> IdentityService::FindUserByEmail(std::string_view email) {
 Result<User> IdentityService::GetUser(int64_t user_id) {
   std::optional<User> user;
   Status status = database_.Read([&](store::Connection& connection) -> Status {
-    auto rows = connection.Query("SELECT id, email, name, created_at FROM users WHERE id = ?",
+    auto rows = connection.Query("SELECT id, email, name, created_at, retention_days FROM users WHERE id = ?",
                                  {user_id});
     if (!rows.ok()) return rows.status();
     if (!rows.value().empty()) user = UserFromRow(rows.value()[0], 0);
@@ -156,6 +157,31 @@ std::vector<FieldError> ValidateNewToken(const NewToken& request, int64_t now_ms
     errors.push_back({"expires_at", "must be in the future"});
   }
   return errors;
+}
+
+Result<User> IdentityService::UpdateUser(int64_t user_id, const UserUpdate& update) {
+  Error invalid = Error::Of(ErrorCode::kValidationFailed, "The given data was invalid.");
+  if (update.name && update.name->size() > kUserNameMax) {
+    invalid.field_errors.push_back({"name", "must be at most 200 characters"});
+  }
+  if (update.retention_days && *update.retention_days &&
+      (**update.retention_days < kRetentionDaysMin || **update.retention_days > kRetentionDaysMax)) {
+    invalid.field_errors.push_back({"retention_days", "must be between 7 and 36500, or null"});
+  }
+  if (!invalid.field_errors.empty()) return invalid;
+  auto current = GetUser(user_id);
+  if (!current.ok()) return current.error();
+  User user = current.value();
+  if (update.name) user.name = *update.name;
+  if (update.retention_days) user.retention_days = *update.retention_days;
+  Status status = database_.Write([&](store::Connection& connection) -> Status {
+    return connection
+        .Execute("UPDATE users SET name = ?, retention_days = ? WHERE id = ?",
+                 {user.name, store::OptionalInt(user.retention_days), user_id})
+        .status();
+  });
+  if (!status.ok()) return status.error();
+  return user;
 }
 
 Result<CreatedToken> IdentityService::CreateToken(int64_t user_id, const NewToken& request) {
@@ -242,7 +268,8 @@ Result<Principal> IdentityService::Authenticate(std::string_view secret) {
   std::string stored_hash;
   Status status = database_.Read([&](store::Connection& connection) -> Status {
     std::string sql = "SELECT " + std::string(kTokenColumns) +
-                      ", t.token_hash, u.id, u.email, u.name, u.created_at FROM access_tokens t"
+                      ", t.token_hash, u.id, u.email, u.name, u.created_at, u.retention_days FROM "
+                      "access_tokens t"
                       " JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?";
     auto rows = connection.Query(sql, {hash});
     if (!rows.ok()) return rows.status();

@@ -32,6 +32,17 @@ struct User {
   std::string email;
   std::string name;
   int64_t created_at_ms = 0;
+  // Bank data (transactions, balances, change feed) older than this many days is deleted by
+  // the daily retention job; unset keeps everything.
+  std::optional<int64_t> retention_days;
+};
+
+inline constexpr int64_t kRetentionDaysMin = 7;
+inline constexpr int64_t kRetentionDaysMax = 36'500;
+
+struct UserUpdate {
+  std::optional<std::string> name;
+  std::optional<std::optional<int64_t>> retention_days;  // Set to nullopt: keep everything.
 };
 
 struct AccessToken {
@@ -82,6 +93,8 @@ class IdentityService {
   // Errors: kNotFound.
   Result<User> FindUserByEmail(std::string_view email);
   Result<User> GetUser(int64_t user_id);
+  // Errors: kValidationFailed (name length; retention_days below 7 or above 36,500).
+  Result<User> UpdateUser(int64_t user_id, const UserUpdate& update);
 
   // Errors: kValidationFailed with field errors (name, scopes, expires_at), kNotFound (user).
   Result<CreatedToken> CreateToken(int64_t user_id, const NewToken& request);
