@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "common/crypto.h"
+#include "common/json.h"
 #include "domain/currency.h"
 
 namespace finsync::ingest {
@@ -266,6 +267,19 @@ void Normalise(BankTransaction& transaction) {
   // IBANs are compared and shown without spaces.
   for (auto* iban : {&transaction.creditor.account_iban, &transaction.debtor.account_iban}) {
     iban->erase(std::remove(iban->begin(), iban->end(), ' '), iban->end());
+  }
+  // The API embeds raw payloads as JSON without parsing them again, so only JSON is stored:
+  // anything else is kept as a JSON string.
+  if (transaction.raw_payload.empty()) {
+    transaction.raw_payload = "{}";
+  } else {
+    rapidjson::Document raw;
+    raw.Parse(transaction.raw_payload.data(), transaction.raw_payload.size());
+    if (raw.HasParseError()) {
+      json::Writer quoted;
+      quoted.String(transaction.raw_payload);
+      transaction.raw_payload = quoted.str();
+    }
   }
   if (!transaction.booking_date && transaction.booking_datetime) {
     transaction.booking_date = transaction.booking_datetime->date();

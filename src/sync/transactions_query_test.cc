@@ -29,10 +29,10 @@ TEST(TransactionsQueryTest, EachFilterBuildsItsCondition) {
     std::vector<Value> values;  // After the user id.
   };
   const std::string search_sql =
-      " AND (LOWER(generated_payee) LIKE ? ESCAPE '\\' OR LOWER(generated_description) LIKE ? "
-      "ESCAPE '\\' OR LOWER(creditor_name) LIKE ? ESCAPE '\\' OR LOWER(debtor_name) LIKE ? "
-      "ESCAPE '\\' OR LOWER(remittance_unstructured) LIKE ? ESCAPE '\\' OR "
-      "LOWER(remittance_structured) LIKE ? ESCAPE '\\')";
+      " AND (generated_payee LIKE ? ESCAPE '\\' OR generated_description LIKE ? "
+      "ESCAPE '\\' OR creditor_name LIKE ? ESCAPE '\\' OR debtor_name LIKE ? "
+      "ESCAPE '\\' OR remittance_unstructured LIKE ? ESCAPE '\\' OR "
+      "remittance_structured LIKE ? ESCAPE '\\')";
   auto six = [](const std::string& pattern) { return std::vector<Value>(6, Value(pattern)); };
   // clang-format off
   const Case cases[] = {
