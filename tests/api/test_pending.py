@@ -61,6 +61,32 @@ class PendingBooksTest(BankTestCase):
                 self.assertFalse(same, f"{new_id} duplicates pending {old['id']}")
 
 
+class ConsentExpiryTest(BankTestCase):
+
+    def test_consent_expires_after_access_valid_for_days(self):
+        """A consent given for one day shows as expired (status EX, a message naming the
+        consent, syncs answer 409) once the server's clock is two days later; nothing is
+        reported as a generic failure."""
+        server, tokens = self.start_server()
+        client = BankClient(self, server, tokens["alice@example.com"])
+        connection, accounts = client.linked_connection(access_valid_for_days=1)
+        self.assertEqual(connection["status"], "LN")
+        self.assertTrue(connection["consent_expires_at"])
+        server.stop()
+        later = harness.Server(list(SERVER_ARGUMENTS) +
+                               ["--clock-offset-seconds", str(2 * 24 * 3600)],
+                               directory=server.directory)
+        self.addCleanup(later.close)
+        later.start()
+        client = BankClient(self, later, tokens["alice@example.com"])
+        answer = client.sync(accounts[0]["id"], expect=409)
+        self.assertIn("consent", answer.body["detail"].lower())
+        expired = client.connection(connection["id"])
+        self.assertEqual(expired["status"], "EX", expired)
+        self.assertIn("consent", expired["status_message"].lower(), expired)
+        self.assertNotEqual(expired["health"]["status"], "HEALTHY")
+
+
 def harness_wait(predicate, timeout_seconds=20.0):
     from tests.api.test_sync import wait_for
     return wait_for("pending transactions to book", predicate, timeout_seconds)
