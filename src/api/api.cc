@@ -1,6 +1,7 @@
 #include "api/api.h"
 
 #include "api/idempotency.h"
+#include "api/statistics_api.h"
 #include "api/transactions_api.h"
 
 #include <charconv>
@@ -17,6 +18,7 @@ void RegisterRoutes(http::Router& router, ApiContext& context) {
   RegisterUserRoutes(router, context);
   RegisterTokenRoutes(router, context);
   RegisterTransactionRoutes(router, context);
+  RegisterStatisticsRoutes(router, context);
 }
 
 void RespondError(const http::Request& request, http::Response& response, const Error& error) {
