@@ -15,6 +15,12 @@
 
 namespace finsync::json {
 
+// The offset of the first number RapidJSON 1.1 must not be given: one in exponent notation
+// (its full-precision conversion indexes a table with an unchecked exponent and can crash on
+// "1e-536870877"; found by tests/fuzz/json_body_fuzz.cc) or a digit run longer than 100.
+// Strings are skipped. nullopt when every number is plain.
+std::optional<size_t> FindUnsupportedNumber(std::string_view text);
+
 // Parses a request body that must be one JSON object. Errors are kMalformedJson with the
 // byte offset and the parser's reason, or kValidationFailed when the top level is not an object.
 Result<rapidjson::Document> ParseObject(std::string_view body);

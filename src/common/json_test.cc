@@ -33,6 +33,32 @@ TEST(JsonTest, ParseObjectTable) {
   }
 }
 
+// Proves numbers RapidJSON cannot convert safely are refused before it sees them, with the
+// offset, while the same characters inside strings and the literals stay allowed.
+TEST(JsonTest, UnsupportedNumbersTable) {
+  struct Case {
+    std::string body;
+    std::optional<size_t> offset;
+  };
+  const std::vector<Case> cases = {
+      {R"({"a":1e5})", 6},
+      {R"({"a":1.5E-3})", 8},
+      {R"({"a":-2.e9})", 8},
+      {R"({"a":"1e5","b":true,"c":false})", std::nullopt},
+      {R"({"a":"\"1e5"})", std::nullopt},
+      {R"({"a":-42.50})", std::nullopt},
+      {"{\"a\":" + std::string(101, '7') + "}", 105},
+      {"{\"a\":" + std::string(100, '7') + "}", std::nullopt},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.body);
+    EXPECT_EQ(FindUnsupportedNumber(c.body), c.offset);
+  }
+  auto refused = ParseObject(R"({"amount": 1e-536870877})");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kBadRequest);
+}
+
 // Proves the writer escapes strings and writes nulls for absent optionals.
 TEST(JsonTest, WriterEscapesAndNulls) {
   Writer writer;

@@ -274,7 +274,10 @@ void Normalise(BankTransaction& transaction) {
     transaction.raw_payload = "{}";
   } else {
     rapidjson::Document raw;
-    raw.Parse(transaction.raw_payload.data(), transaction.raw_payload.size());
+    // Numbers stay text: only the JSON shape is checked, and RapidJSON's number conversion is
+    // not safe on hostile input (see json::FindUnsupportedNumber).
+    raw.Parse<rapidjson::kParseNumbersAsStringsFlag>(transaction.raw_payload.data(),
+                                                     transaction.raw_payload.size());
     if (raw.HasParseError()) {
       json::Writer quoted;
       quoted.String(transaction.raw_payload);

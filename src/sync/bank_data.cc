@@ -762,6 +762,10 @@ Result<SyncReport> BankDataService::SyncAccount(int64_t user_id, int64_t account
     }
     if (account.settings.sync_start_date) from = std::max(from, *account.settings.sync_start_date);
     from = std::max(from, earliest);
+    // Never fetch what the user's retention would delete again at once.
+    auto retention = RetentionStart(user_id, today);
+    if (!retention.ok()) return retention.error();
+    if (retention.value()) from = std::max(from, *retention.value());
     auto fetched = source.GetTransactions(context, key, sources::TransactionQuery{from, today});
     if (!fetched.ok()) return fail(fetched.error());
     ingest::AccountConfig config;
@@ -805,6 +809,21 @@ Result<SyncReport> BankDataService::SyncAccount(int64_t user_id, int64_t account
   if (!recorded.ok()) return recorded.error();
   if (listener_) listener_(account, report);
   return report;
+}
+
+Result<std::optional<domain::Date>> BankDataService::RetentionStart(int64_t user_id,
+                                                                    domain::Date today) {
+  std::optional<int64_t> days;
+  Status status = database_.Read([&](store::Connection& connection) -> Status {
+    auto rows = connection.Query("SELECT retention_days FROM users WHERE id = ?", {user_id});
+    if (!rows.ok()) return rows.status();
+    if (!rows.value().empty()) days = rows.value()[0].OptionalInt(0);
+    return Status::Ok();
+  });
+  if (!status.ok()) return status.error();
+  if (!days) return std::optional<domain::Date>();
+  // The purge keeps dates on or after today - days (see PurgeExpiredData).
+  return today.AddDays(-std::max<int64_t>(7, *days));
 }
 
 // ---- Balances -------------------------------------------------------------------------------

@@ -136,6 +136,8 @@ class BankDataService {
   Status RecordSuccess(const BankAccount& account, const SyncReport& report,
                        const SyncRequest& request, int64_t now_ms);
   Status ApplyConsent(int64_t connection_id, const sources::Consent& consent);
+  // The first date the user's retention keeps, when they set one.
+  Result<std::optional<domain::Date>> RetentionStart(int64_t user_id, domain::Date today);
   Status CreateAccounts(const BankConnection& connection, sources::Source& source);
 
   store::Database& database_;
