@@ -1,5 +1,7 @@
 #include "api/banks_api.h"
 
+#include "api/fields.h"
+
 #include "common/json.h"
 #include "domain/money.h"
 
@@ -9,16 +11,6 @@ namespace {
 
 using sync::BankAccount;
 using sync::BankConnection;
-
-void WriteOptionalTime(json::Writer& writer, std::string_view key,
-                       const std::optional<int64_t>& time_ms) {
-  writer.Key(key);
-  if (time_ms) {
-    writer.String(FormatTimeMs(*time_ms));
-  } else {
-    writer.Null();
-  }
-}
 
 void WriteBank(json::Writer& writer, const sources::Bank& bank) {
   writer.StartObject();
@@ -144,19 +136,6 @@ void WriteConnection(json::Writer& writer, const BankConnection& connection,
   writer.EndObject();
 }
 
-// Renders {"data": <object>} or 201 {"message", "data"} for one object written by `write`.
-template <typename WriteFunction>
-void RespondObject(http::Response& response, unsigned status, std::string_view message,
-                   WriteFunction write) {
-  json::Writer writer;
-  writer.StartObject();
-  if (!message.empty()) writer.Field("message", message);
-  writer.Key("data");
-  write(writer);
-  writer.EndObject();
-  response.Json(status, writer.str());
-}
-
 template <typename Item, typename WriteFunction>
 void RespondList(http::Response& response, const std::vector<Item>& items, WriteFunction write) {
   json::Writer writer;
@@ -174,50 +153,6 @@ Error InvalidField(std::string field, std::string message) {
   Error error = Error::Of(ErrorCode::kValidationFailed, "The given data was invalid.");
   error.field_errors.push_back({std::move(field), std::move(message)});
   return error;
-}
-
-// Reads an optional body (empty means {}).
-Result<rapidjson::Document> OptionalBody(const http::Request& request) {
-  if (request.body.empty()) {
-    rapidjson::Document empty;
-    empty.SetObject();
-    return empty;
-  }
-  return json::ParseObject(request.body);
-}
-
-// Typed optional members; each adds a field error on a wrong type.
-std::optional<bool> OptionalBool(const rapidjson::Value& object, const char* name,
-                                 const std::string& path, Error& errors) {
-  auto member = object.FindMember(name);
-  if (member == object.MemberEnd() || member->value.IsNull()) return std::nullopt;
-  if (!member->value.IsBool()) {
-    errors.field_errors.push_back({path, "must be true or false"});
-    return std::nullopt;
-  }
-  return member->value.GetBool();
-}
-
-std::optional<int64_t> OptionalInteger(const rapidjson::Value& object, const char* name,
-                                       const std::string& path, Error& errors) {
-  auto member = object.FindMember(name);
-  if (member == object.MemberEnd() || member->value.IsNull()) return std::nullopt;
-  if (!member->value.IsInt64()) {
-    errors.field_errors.push_back({path, "must be an integer"});
-    return std::nullopt;
-  }
-  return member->value.GetInt64();
-}
-
-std::optional<std::string> OptionalString(const rapidjson::Value& object, const char* name,
-                                          const std::string& path, Error& errors) {
-  auto member = object.FindMember(name);
-  if (member == object.MemberEnd() || member->value.IsNull()) return std::nullopt;
-  if (!member->value.IsString()) {
-    errors.field_errors.push_back({path, "must be a string"});
-    return std::nullopt;
-  }
-  return std::string(member->value.GetString(), member->value.GetStringLength());
 }
 
 std::optional<domain::Date> OptionalDate(const rapidjson::Value& object, const char* name,

@@ -1,5 +1,7 @@
 #include "api/rules_api.h"
 
+#include "api/fields.h"
+
 #include <charconv>
 #include <utility>
 
@@ -21,49 +23,6 @@ constexpr int64_t kLogLimitMax = 500;
 constexpr int64_t kPreviewLimitDefault = 100;
 
 Error Invalid() { return Error::Of(ErrorCode::kValidationFailed, "The given data was invalid."); }
-
-Result<rapidjson::Document> OptionalBody(const Request& request) {
-  if (request.body.empty()) {
-    rapidjson::Document empty;
-    empty.SetObject();
-    return empty;
-  }
-  return json::ParseObject(request.body);
-}
-
-// Typed members; each adds a field error on a wrong type and answers nullopt.
-const rapidjson::Value* Member(const rapidjson::Value& object, const char* name) {
-  auto member = object.FindMember(name);
-  if (member == object.MemberEnd() || member->value.IsNull()) return nullptr;
-  return &member->value;
-}
-
-std::optional<bool> OptionalBool(const rapidjson::Value& object, const char* name,
-                                 const std::string& path, Error& errors) {
-  const rapidjson::Value* value = Member(object, name);
-  if (value == nullptr) return std::nullopt;
-  if (value->IsBool()) return value->GetBool();
-  errors.field_errors.push_back({path, "must be true or false"});
-  return std::nullopt;
-}
-
-std::optional<int64_t> OptionalInteger(const rapidjson::Value& object, const char* name,
-                                       const std::string& path, Error& errors) {
-  const rapidjson::Value* value = Member(object, name);
-  if (value == nullptr) return std::nullopt;
-  if (value->IsInt64()) return value->GetInt64();
-  errors.field_errors.push_back({path, "must be an integer"});
-  return std::nullopt;
-}
-
-std::optional<std::string> OptionalString(const rapidjson::Value& object, const char* name,
-                                          const std::string& path, Error& errors) {
-  const rapidjson::Value* value = Member(object, name);
-  if (value == nullptr) return std::nullopt;
-  if (value->IsString()) return std::string(value->GetString(), value->GetStringLength());
-  errors.field_errors.push_back({path, "must be a string"});
-  return std::nullopt;
-}
 
 // Condition and action values are text; integers and booleans are taken as their JSON text,
 // and a fractional number is refused because a double cannot carry an exact amount.
@@ -300,16 +259,6 @@ rules::NewRule NewRuleOf(rules::RuleUpdate update) {
 
 // Rendering.
 
-void WriteOptionalTime(json::Writer& writer, std::string_view key,
-                       const std::optional<int64_t>& time_ms) {
-  writer.Key(key);
-  if (time_ms) {
-    writer.String(FormatTimeMs(*time_ms));
-  } else {
-    writer.Null();
-  }
-}
-
 void WriteCondition(json::Writer& writer, const rules::Condition& condition, int64_t rule_id,
                     rules::RuleType type, const rules::ItemRecord& record) {
   writer.StartObject();
@@ -444,18 +393,6 @@ void WriteLog(json::Writer& writer, const rules::RuleLog& log) {
     }
   }
   writer.EndObject();
-}
-
-template <typename WriteFunction>
-void RespondObject(Response& response, unsigned status, std::string_view message,
-                   WriteFunction write) {
-  json::Writer writer;
-  writer.StartObject();
-  if (!message.empty()) writer.Field("message", message);
-  writer.Key("data");
-  write(writer);
-  writer.EndObject();
-  response.Json(status, writer.str());
 }
 
 // Query parameters.

@@ -1,5 +1,7 @@
 #include "api/statistics_api.h"
 
+#include "api/fields.h"
+
 #include <string_view>
 #include <vector>
 
@@ -78,16 +80,6 @@ void WriteCounts(json::Writer& writer, std::string_view key,
   writer.Key(key).StartObject();
   for (const auto& entry : counts) writer.Field(entry.status, entry.count);
   writer.EndObject();
-}
-
-void WriteOptionalTime(json::Writer& writer, std::string_view key,
-                       const std::optional<int64_t>& time_ms) {
-  writer.Key(key);
-  if (time_ms) {
-    writer.String(FormatTimeMs(*time_ms));
-  } else {
-    writer.Null();
-  }
 }
 
 std::string UserStatisticsJson(const sync::UserStatistics& statistics) {
