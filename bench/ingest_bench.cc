@@ -9,9 +9,9 @@
 // its history window) and are generated before timing starts.
 #include <benchmark/benchmark.h>
 
+#include <unistd.h>
 #include <cstdio>
 #include <filesystem>
-#include <unistd.h>
 
 #include "common/clock.h"
 #include "ingest/ingest.h"
@@ -84,8 +84,8 @@ struct Fixture {
     if (!opened.ok()) std::abort();
     database = std::move(opened.value());
     auto status = database->Write([&](finsync::store::Connection& c) -> finsync::Status {
-      auto user = c.Query("INSERT INTO users (email, created_at) VALUES ('b@x.y', 0) RETURNING id",
-                          {});
+      auto user =
+          c.Query("INSERT INTO users (email, created_at) VALUES ('b@x.y', 0) RETURNING id", {});
       user_id = user.value()[0].Int(0);
       auto connection = c.Query(
           "INSERT INTO bank_connections (user_id, institution_id, integrator, status, "
@@ -141,7 +141,7 @@ void BM_IngestPipeline(benchmark::State& state) {
 void AttachTenRules(finsync::rules::RuleService& service, const Fixture& fixture) {
   using finsync::rules::ActionType;
   using finsync::rules::Operator;
-  const char* merchants[] = {"REWE", "EDEKA", "ALDI", "LIDL", "SHELL",
+  const char* merchants[] = {"REWE",    "EDEKA",   "ALDI",   "LIDL",     "SHELL",
                              "NETFLIX", "SPOTIFY", "TCHIBO", "KAUFLAND", "DM"};
   for (int index = 0; index < 10; ++index) {
     finsync::rules::NewRule request;
@@ -156,8 +156,12 @@ void AttachTenRules(finsync::rules::RuleService& service, const Fixture& fixture
         {0, "amount", Operator::kGreaterThan, "-500.00", false},
         {0, "creditor.name", Operator::kNotContains, "REFUND", false},
     };
-    rule.actions = {{0, ActionType::kSetField, "generated.payee",
-                     std::string("{{ generated.payee | capitalize }}"), }};
+    rule.actions = {{
+        0,
+        ActionType::kSetField,
+        "generated.payee",
+        std::string("{{ generated.payee | capitalize }}"),
+    }};
     request.action_orders = {0};
     std::vector<finsync::rules::TargetRequest> targets;
     for (int64_t account_id : fixture.account_ids) {
@@ -217,7 +221,8 @@ void BM_PlainInsertBaseline(benchmark::State& state) {
               "INSERT INTO bank_transactions (user_id, bank_account_id, status, transaction_id, "
               "booking_date, amount_minor, currency, creditor_name, debtor_name, "
               "remittance_unstructured, generated_payee, generated_description, generated_date, "
-              "source, raw_payload, content_key, fingerprint, created_at, updated_at) VALUES (?, ?, "
+              "source, raw_payload, content_key, fingerprint, created_at, updated_at) VALUES (?, "
+              "?, "
               "'BOOKED', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'sandbox', ?, ?, '', 0, 0)",
               {fixture.user_id, account_id, t.transaction_id,
                finsync::domain::FormatDate(*t.booking_date), t.amount_minor, t.currency,

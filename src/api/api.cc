@@ -66,7 +66,7 @@ std::optional<std::string_view> BearerSecret(const http::Request& request) {
 http::Handler Authenticated(ApiContext& context, uint32_t required_scope,
                             AuthenticatedHandler handler) {
   return [&context, required_scope, handler = std::move(handler)](http::Request& request,
-                                                                   http::Response& response) {
+                                                                  http::Response& response) {
     auto secret = BearerSecret(request);
     if (!secret) {
       return RespondError(request, response,
@@ -79,10 +79,10 @@ http::Handler Authenticated(ApiContext& context, uint32_t required_scope,
     const identity::Principal& who = principal.value();
     if ((who.token.scopes & required_scope) != required_scope) {
       std::string scope_name = identity::ScopesToText(required_scope);
-      return RespondError(request, response,
-                          Error::Of(ErrorCode::kInsufficientScope,
-                                    "This request needs a token with the '" + scope_name +
-                                        "' scope."));
+      return RespondError(
+          request, response,
+          Error::Of(ErrorCode::kInsufficientScope,
+                    "This request needs a token with the '" + scope_name + "' scope."));
     }
     request.principal_user_id = who.user.id;
     request.principal_token_id = who.token.id;
@@ -94,14 +94,13 @@ http::Handler Authenticated(ApiContext& context, uint32_t required_scope,
                          request.route.find("/retry") != std::string::npos);
       const http::RateLimitPolicy& policy =
           sync_route ? limits.sync : (mutating ? limits.write : limits.read);
-      auto decision = context.rate_limiter->Take("token:" + std::to_string(who.token.id),
-                                                 policy, context.clock.NowMilliseconds());
+      auto decision = context.rate_limiter->Take("token:" + std::to_string(who.token.id), policy,
+                                                 context.clock.NowMilliseconds());
       if (!decision.allowed) {
-        Error limited = Error::Of(ErrorCode::kTooManyRequests,
-                                  "Rate limit of " + std::to_string(policy.limit) + " " +
-                                      policy.name + " requests per " +
-                                      std::to_string(policy.window_seconds) +
-                                      " seconds exceeded for this token.");
+        Error limited = Error::Of(
+            ErrorCode::kTooManyRequests,
+            "Rate limit of " + std::to_string(policy.limit) + " " + policy.name + " requests per " +
+                std::to_string(policy.window_seconds) + " seconds exceeded for this token.");
         limited.retry_after_seconds = decision.retry_after_seconds;
         RespondError(request, response, limited);
       }

@@ -86,8 +86,7 @@ void WriteAccount(json::Writer& writer, const BankAccount& account,
   writer.Field("details", account.details);
   writer.Field("integrator_id", account.integrator_id);
   WriteOptionalTime(writer, "details_last_synced_at", account.details_last_synced_at_ms);
-  WriteOptionalTime(writer, "transactions_last_synced_at",
-                    account.transactions_last_synced_at_ms);
+  WriteOptionalTime(writer, "transactions_last_synced_at", account.transactions_last_synced_at_ms);
   WriteOptionalTime(writer, "balances_last_synced_at", account.balances_last_synced_at_ms);
   writer.Key("balance").StartObject();
   auto balance = [&](std::string_view key, const std::optional<int64_t>& minor) {
@@ -183,16 +182,18 @@ Result<sync::NewConnection> ParseNewConnection(const http::Request& request) {
   connection.bank_id = bank_id.value_or("");
   auto history = OptionalInteger(root, "max_historical_days", "max_historical_days", errors);
   auto validity = OptionalInteger(root, "access_valid_for_days", "access_valid_for_days", errors);
-  if (history) connection.max_historical_days = static_cast<int32_t>(
-      std::clamp<int64_t>(*history, -1, 100000));
-  if (validity) connection.access_valid_for_days = static_cast<int32_t>(
-      std::clamp<int64_t>(*validity, -1, 100000));
-  connection.redirect_url = OptionalString(root, "redirect_url", "redirect_url", errors)
-                                .value_or("");
-  connection.sync_balances = OptionalBool(root, "sync_balances", "sync_balances", errors)
-                                 .value_or(true);
-  connection.sandbox_faults = OptionalString(root, "sandbox_faults", "sandbox_faults", errors)
-                                  .value_or("");
+  if (history)
+    connection.max_historical_days =
+        static_cast<int32_t>(std::clamp<int64_t>(*history, -1, 100000));
+  if (validity)
+    connection.access_valid_for_days =
+        static_cast<int32_t>(std::clamp<int64_t>(*validity, -1, 100000));
+  connection.redirect_url =
+      OptionalString(root, "redirect_url", "redirect_url", errors).value_or("");
+  connection.sync_balances =
+      OptionalBool(root, "sync_balances", "sync_balances", errors).value_or(true);
+  connection.sandbox_faults =
+      OptionalString(root, "sandbox_faults", "sandbox_faults", errors).value_or("");
   if (!errors.field_errors.empty()) return errors;
   return connection;
 }
@@ -212,8 +213,9 @@ Result<sync::AccountUpdate> ParseAccountUpdate(const http::Request& request,
     } else if (display->value.IsString() && display->value.GetStringLength() <= 200) {
       update.display_name = std::optional<std::string>(display->value.GetString());
     } else {
-      errors.field_errors.push_back({"display_name", "must be a string of at most 200 "
-                                                     "characters, or null"});
+      errors.field_errors.push_back({"display_name",
+                                     "must be a string of at most 200 "
+                                     "characters, or null"});
     }
   }
   sync::AccountSettings settings = current.settings;
@@ -284,8 +286,8 @@ Result<sync::AccountUpdate> ParseAccountUpdate(const http::Request& request,
       bool valid = fields->value.IsArray() && !fields->value.Empty();
       if (valid) {
         for (const auto& item : fields->value.GetArray()) {
-          auto field = item.IsString() ? ingest::ParseDuplicateField(item.GetString())
-                                       : std::nullopt;
+          auto field =
+              item.IsString() ? ingest::ParseDuplicateField(item.GetString()) : std::nullopt;
           if (!field) {
             valid = false;
             break;
@@ -322,8 +324,9 @@ Result<sync::SyncRequest> ParseSyncRequest(const http::Request& request) {
   sync.details = OptionalBool(root, "details", "details", errors).value_or(false);
   sync.date_from = OptionalDate(root, "date_from", "date_from", errors);
   if (!sync.transactions && !sync.balances && !sync.details && errors.field_errors.empty()) {
-    errors.field_errors.push_back({"transactions", "at least one of transactions, balances or "
-                                                   "details must be true"});
+    errors.field_errors.push_back({"transactions",
+                                   "at least one of transactions, balances or "
+                                   "details must be true"});
   }
   if (!errors.field_errors.empty()) return errors;
   return sync;
@@ -333,16 +336,16 @@ Result<sync::SyncRequest> ParseSyncRequest(const http::Request& request) {
 
 void RegisterBankRoutes(http::Router& router, ApiContext& context,
                         sync::BankDataService& bank_data) {
+  using http::Request;
+  using http::Response;
   using identity::kScopeRead;
   using identity::kScopeWrite;
   using identity::Principal;
-  using http::Request;
-  using http::Response;
   const sources::Catalog& catalog = bank_data.catalog();
   sync::BankDataService* service = &bank_data;
 
-  auto id_param = [](Request& request, std::string_view name, std::string_view what)
-      -> Result<int64_t> {
+  auto id_param = [](Request& request, std::string_view name,
+                     std::string_view what) -> Result<int64_t> {
     auto id = ParseId(request.PathParam(name));
     if (!id) return Error::Of(ErrorCode::kNotFound, "The " + std::string(what) + " was not found.");
     return *id;
@@ -360,8 +363,8 @@ void RegisterBankRoutes(http::Router& router, ApiContext& context,
   auto respond_account = [service](Request& request, Response& response,
                                    const Result<BankAccount>& account) {
     if (!account.ok()) return RespondError(request, response, account.error());
-    auto connection = service->GetConnection(account.value().user_id,
-                                             account.value().bank_connection_id);
+    auto connection =
+        service->GetConnection(account.value().user_id, account.value().bank_connection_id);
     RespondObject(response, 200, "", [&](json::Writer& writer) {
       WriteAccount(writer, account.value(), connection.ok() ? &connection.value() : nullptr);
     });
@@ -369,139 +372,148 @@ void RegisterBankRoutes(http::Router& router, ApiContext& context,
 
   // Supported banks.
   router.Add("GET", "/api/v1/banks/countries",
-             Authenticated(context, kScopeRead, [&catalog](Request&, Response& response,
-                                                            const Principal&) {
-               json::Writer writer;
-               writer.StartObject().Key("data").StartArray();
-               for (const auto& country : catalog.countries()) {
-                 writer.StartObject().Field("code", country.code).Field("name", country.name);
-                 writer.EndObject();
-               }
-               writer.EndArray().EndObject();
-               response.Json(200, writer.str());
-             }));
+             Authenticated(
+                 context, kScopeRead, [&catalog](Request&, Response& response, const Principal&) {
+                   json::Writer writer;
+                   writer.StartObject().Key("data").StartArray();
+                   for (const auto& country : catalog.countries()) {
+                     writer.StartObject().Field("code", country.code).Field("name", country.name);
+                     writer.EndObject();
+                   }
+                   writer.EndArray().EndObject();
+                   response.Json(200, writer.str());
+                 }));
   router.Add("GET", "/api/v1/banks",
-             Authenticated(context, kScopeRead, [&catalog](Request& request, Response& response,
-                                                            const Principal&) {
-               auto country = request.Query("country");
-               if (!country) country = request.Query("filter[country]");
-               std::vector<const sources::Bank*> banks;
-               if (country) {
-                 std::string code = *country;
-                 for (char& c : code) c = static_cast<char>(std::toupper(
-                                          static_cast<unsigned char>(c)));
-                 if (!sources::CountryName(code)) {
-                   return RespondError(request, response,
-                                       InvalidField("country", "must be an ISO 3166 alpha-2 "
-                                                               "country code"));
-                 }
-                 banks = catalog.BanksInCountry(code);
-               } else {
-                 for (const auto& bank : catalog.banks()) banks.push_back(&bank);
-               }
-               RespondList(response, banks, [](json::Writer& writer, const sources::Bank* bank) {
-                 WriteBank(writer, *bank);
-               });
-             }));
-  router.Add("GET", "/api/v1/banks/{bank_id}",
-             Authenticated(context, kScopeRead, [&catalog](Request& request, Response& response,
-                                                            const Principal&) {
-               const sources::Bank* bank = catalog.FindBank(request.PathParam("bank_id"));
-               if (bank == nullptr) {
-                 return RespondError(request, response,
-                                     Error::Of(ErrorCode::kNotFound, "The bank was not found."));
-               }
-               RespondObject(response, 200, "", [&](json::Writer& w) { WriteBank(w, *bank); });
-             }));
+             Authenticated(context, kScopeRead,
+                           [&catalog](Request& request, Response& response, const Principal&) {
+                             auto country = request.Query("country");
+                             if (!country) country = request.Query("filter[country]");
+                             std::vector<const sources::Bank*> banks;
+                             if (country) {
+                               std::string code = *country;
+                               for (char& c : code)
+                                 c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+                               if (!sources::CountryName(code)) {
+                                 return RespondError(request, response,
+                                                     InvalidField("country",
+                                                                  "must be an ISO 3166 alpha-2 "
+                                                                  "country code"));
+                               }
+                               banks = catalog.BanksInCountry(code);
+                             } else {
+                               for (const auto& bank : catalog.banks()) banks.push_back(&bank);
+                             }
+                             RespondList(response, banks,
+                                         [](json::Writer& writer, const sources::Bank* bank) {
+                                           WriteBank(writer, *bank);
+                                         });
+                           }));
+  router.Add(
+      "GET", "/api/v1/banks/{bank_id}",
+      Authenticated(
+          context, kScopeRead, [&catalog](Request& request, Response& response, const Principal&) {
+            const sources::Bank* bank = catalog.FindBank(request.PathParam("bank_id"));
+            if (bank == nullptr) {
+              return RespondError(request, response,
+                                  Error::Of(ErrorCode::kNotFound, "The bank was not found."));
+            }
+            RespondObject(response, 200, "", [&](json::Writer& w) { WriteBank(w, *bank); });
+          }));
 
   // Bank connections.
   router.Add("GET", "/api/v1/banks/connections",
-             Authenticated(context, kScopeRead, [service, &catalog](Request& request,
-                                                                     Response& response,
-                                                                     const Principal& who) {
-               auto connections = service->ListConnections(who.user.id);
-               if (!connections.ok()) return RespondError(request, response, connections.error());
-               auto accounts = service->ListAccounts(who.user.id, std::nullopt);
-               if (!accounts.ok()) return RespondError(request, response, accounts.error());
-               RespondList(response, connections.value(),
-                           [&](json::Writer& writer, const BankConnection& connection) {
-                             std::vector<BankAccount> own;
-                             for (const auto& account : accounts.value()) {
-                               if (account.bank_connection_id == connection.id) {
-                                 own.push_back(account);
-                               }
-                             }
-                             WriteConnection(writer, connection, catalog, own);
-                           });
-             }));
+             Authenticated(
+                 context, kScopeRead,
+                 [service, &catalog](Request& request, Response& response, const Principal& who) {
+                   auto connections = service->ListConnections(who.user.id);
+                   if (!connections.ok())
+                     return RespondError(request, response, connections.error());
+                   auto accounts = service->ListAccounts(who.user.id, std::nullopt);
+                   if (!accounts.ok()) return RespondError(request, response, accounts.error());
+                   RespondList(response, connections.value(),
+                               [&](json::Writer& writer, const BankConnection& connection) {
+                                 std::vector<BankAccount> own;
+                                 for (const auto& account : accounts.value()) {
+                                   if (account.bank_connection_id == connection.id) {
+                                     own.push_back(account);
+                                   }
+                                 }
+                                 WriteConnection(writer, connection, catalog, own);
+                               });
+                 }));
   router.Add("POST", "/api/v1/banks/connections",
-             Authenticated(context, kScopeWrite, [service, respond_connection](
-                                                     Request& request, Response& response,
-                                                     const Principal& who) {
-               auto parsed = ParseNewConnection(request);
-               if (!parsed.ok()) return RespondError(request, response, parsed.error());
-               respond_connection(request, response,
-                                  service->CreateConnection(who.user.id, parsed.value()), 201,
-                                  "Bank connection created.");
-             }));
+             Authenticated(context, kScopeWrite,
+                           [service, respond_connection](Request& request, Response& response,
+                                                         const Principal& who) {
+                             auto parsed = ParseNewConnection(request);
+                             if (!parsed.ok())
+                               return RespondError(request, response, parsed.error());
+                             respond_connection(
+                                 request, response,
+                                 service->CreateConnection(who.user.id, parsed.value()), 201,
+                                 "Bank connection created.");
+                           }));
   router.Add("GET", "/api/v1/banks/connections/{id}",
-             Authenticated(context, kScopeRead, [service, respond_connection, id_param](
-                                                    Request& request, Response& response,
-                                                    const Principal& who) {
-               auto id = id_param(request, "id", "bank connection");
-               if (!id.ok()) return RespondError(request, response, id.error());
-               respond_connection(request, response,
-                                  service->GetConnection(who.user.id, id.value()), 200, "");
-             }));
+             Authenticated(context, kScopeRead,
+                           [service, respond_connection, id_param](
+                               Request& request, Response& response, const Principal& who) {
+                             auto id = id_param(request, "id", "bank connection");
+                             if (!id.ok()) return RespondError(request, response, id.error());
+                             respond_connection(request, response,
+                                                service->GetConnection(who.user.id, id.value()),
+                                                200, "");
+                           }));
   router.Add("DELETE", "/api/v1/banks/connections/{id}",
-             Authenticated(context, kScopeWrite, [service, id_param](Request& request,
-                                                                     Response& response,
-                                                                     const Principal& who) {
-               auto id = id_param(request, "id", "bank connection");
-               if (!id.ok()) return RespondError(request, response, id.error());
-               Status deleted = service->DeleteConnection(who.user.id, id.value());
-               if (!deleted.ok()) return RespondError(request, response, deleted.error());
-               response.NoContent();
-             }));
+             Authenticated(
+                 context, kScopeWrite,
+                 [service, id_param](Request& request, Response& response, const Principal& who) {
+                   auto id = id_param(request, "id", "bank connection");
+                   if (!id.ok()) return RespondError(request, response, id.error());
+                   Status deleted = service->DeleteConnection(who.user.id, id.value());
+                   if (!deleted.ok()) return RespondError(request, response, deleted.error());
+                   response.NoContent();
+                 }));
   router.Add("PUT", "/api/v1/banks/connections/{id}/disable",
-             Authenticated(context, kScopeWrite, [service, respond_connection, id_param](
-                                                     Request& request, Response& response,
-                                                     const Principal& who) {
-               auto id = id_param(request, "id", "bank connection");
-               if (!id.ok()) return RespondError(request, response, id.error());
-               respond_connection(request, response,
-                                  service->DisableConnection(who.user.id, id.value()), 200, "");
-             }));
-  router.Add("PUT", "/api/v1/banks/connections/{id}/reconfirm",
-             Authenticated(context, kScopeWrite, [service, respond_connection, id_param](
-                                                     Request& request, Response& response,
-                                                     const Principal& who) {
-               auto id = id_param(request, "id", "bank connection");
-               if (!id.ok()) return RespondError(request, response, id.error());
-               auto body = OptionalBody(request);
-               if (!body.ok()) return RespondError(request, response, body.error());
-               Error errors = Error::Of(ErrorCode::kValidationFailed,
-                                        "The given data was invalid.");
-               auto validity = OptionalInteger(body.value(), "access_valid_for_days",
-                                               "access_valid_for_days", errors);
-               if (!errors.field_errors.empty()) {
-                 return RespondError(request, response, errors);
-               }
-               std::optional<int32_t> days;
-               if (validity) days = static_cast<int32_t>(std::clamp<int64_t>(*validity, -1, 1000));
-               respond_connection(request, response,
-                                  service->ReconfirmConsent(who.user.id, id.value(), days), 200,
-                                  "");
-             }));
+             Authenticated(context, kScopeWrite,
+                           [service, respond_connection, id_param](
+                               Request& request, Response& response, const Principal& who) {
+                             auto id = id_param(request, "id", "bank connection");
+                             if (!id.ok()) return RespondError(request, response, id.error());
+                             respond_connection(request, response,
+                                                service->DisableConnection(who.user.id, id.value()),
+                                                200, "");
+                           }));
+  router.Add(
+      "PUT", "/api/v1/banks/connections/{id}/reconfirm",
+      Authenticated(
+          context, kScopeWrite,
+          [service, respond_connection, id_param](Request& request, Response& response,
+                                                  const Principal& who) {
+            auto id = id_param(request, "id", "bank connection");
+            if (!id.ok()) return RespondError(request, response, id.error());
+            auto body = OptionalBody(request);
+            if (!body.ok()) return RespondError(request, response, body.error());
+            Error errors = Error::Of(ErrorCode::kValidationFailed, "The given data was invalid.");
+            auto validity = OptionalInteger(body.value(), "access_valid_for_days",
+                                            "access_valid_for_days", errors);
+            if (!errors.field_errors.empty()) {
+              return RespondError(request, response, errors);
+            }
+            std::optional<int32_t> days;
+            if (validity) days = static_cast<int32_t>(std::clamp<int64_t>(*validity, -1, 1000));
+            respond_connection(request, response,
+                               service->ReconfirmConsent(who.user.id, id.value(), days), 200, "");
+          }));
   router.Add("POST", "/api/v1/banks/connections/{id}/refresh",
-             Authenticated(context, kScopeWrite, [service, respond_connection, id_param](
-                                                     Request& request, Response& response,
-                                                     const Principal& who) {
-               auto id = id_param(request, "id", "bank connection");
-               if (!id.ok()) return RespondError(request, response, id.error());
-               respond_connection(request, response,
-                                  service->RefreshConnection(who.user.id, id.value()), 200, "");
-             }));
+             Authenticated(context, kScopeWrite,
+                           [service, respond_connection, id_param](
+                               Request& request, Response& response, const Principal& who) {
+                             auto id = id_param(request, "id", "bank connection");
+                             if (!id.ok()) return RespondError(request, response, id.error());
+                             respond_connection(request, response,
+                                                service->RefreshConnection(who.user.id, id.value()),
+                                                200, "");
+                           }));
   for (auto [suffix, approve] : {std::pair{"approve", true}, std::pair{"reject", false}}) {
     router.Add("POST", std::string("/api/v1/banks/connections/{id}/sandbox/") + suffix,
                Authenticated(context, kScopeWrite,
@@ -511,126 +523,133 @@ void RegisterBankRoutes(http::Router& router, ApiContext& context,
                                if (!id.ok()) return RespondError(request, response, id.error());
                                respond_connection(
                                    request, response,
-                                   service->DecideSandboxConsent(who.user.id, id.value(),
-                                                                 approve),
+                                   service->DecideSandboxConsent(who.user.id, id.value(), approve),
                                    200, "");
                              }));
   }
-  router.Add("PUT", "/api/v1/banks/connections/{id}/sandbox/faults",
-             Authenticated(context, kScopeWrite, [service, respond_connection, id_param](
-                                                     Request& request, Response& response,
-                                                     const Principal& who) {
-               auto id = id_param(request, "id", "bank connection");
-               if (!id.ok()) return RespondError(request, response, id.error());
-               auto body = json::ParseObject(request.body);
-               if (!body.ok()) return RespondError(request, response, body.error());
-               Error errors = Error::Of(ErrorCode::kValidationFailed,
-                                        "The given data was invalid.");
-               auto spec = OptionalString(body.value(), "faults", "faults", errors);
-               if (!spec && errors.field_errors.empty()) {
-                 errors.field_errors.push_back({"faults", "is required"});
-               }
-               if (!errors.field_errors.empty()) {
-                 return RespondError(request, response, errors);
-               }
-               respond_connection(request, response,
-                                  service->SetSandboxFaults(who.user.id, id.value(), *spec), 200,
-                                  "");
-             }));
+  router.Add(
+      "PUT", "/api/v1/banks/connections/{id}/sandbox/faults",
+      Authenticated(
+          context, kScopeWrite,
+          [service, respond_connection, id_param](Request& request, Response& response,
+                                                  const Principal& who) {
+            auto id = id_param(request, "id", "bank connection");
+            if (!id.ok()) return RespondError(request, response, id.error());
+            auto body = json::ParseObject(request.body);
+            if (!body.ok()) return RespondError(request, response, body.error());
+            Error errors = Error::Of(ErrorCode::kValidationFailed, "The given data was invalid.");
+            auto spec = OptionalString(body.value(), "faults", "faults", errors);
+            if (!spec && errors.field_errors.empty()) {
+              errors.field_errors.push_back({"faults", "is required"});
+            }
+            if (!errors.field_errors.empty()) {
+              return RespondError(request, response, errors);
+            }
+            respond_connection(request, response,
+                               service->SetSandboxFaults(who.user.id, id.value(), *spec), 200, "");
+          }));
 
   // Bank accounts.
   router.Add("GET", "/api/v1/banks/accounts",
-             Authenticated(context, kScopeRead, [service](Request& request, Response& response,
-                                                          const Principal& who) {
-               std::optional<int64_t> connection_id;
-               auto filter = request.Query("bank_connection_id");
-               if (!filter) filter = request.Query("filter[bank_connection_id]");
-               if (filter) {
-                 connection_id = ParseId(*filter);
-                 if (!connection_id) {
-                   return RespondError(request, response,
-                                       InvalidField("bank_connection_id",
-                                                    "must be a positive integer id"));
-                 }
-               }
-               auto accounts = service->ListAccounts(who.user.id, connection_id);
-               if (!accounts.ok()) return RespondError(request, response, accounts.error());
-               auto connections = service->ListConnections(who.user.id);
-               if (!connections.ok()) return RespondError(request, response, connections.error());
-               RespondList(response, accounts.value(),
-                           [&](json::Writer& writer, const BankAccount& account) {
-                             const BankConnection* owner = nullptr;
-                             for (const auto& c : connections.value()) {
-                               if (c.id == account.bank_connection_id) owner = &c;
+             Authenticated(context, kScopeRead,
+                           [service](Request& request, Response& response, const Principal& who) {
+                             std::optional<int64_t> connection_id;
+                             auto filter = request.Query("bank_connection_id");
+                             if (!filter) filter = request.Query("filter[bank_connection_id]");
+                             if (filter) {
+                               connection_id = ParseId(*filter);
+                               if (!connection_id) {
+                                 return RespondError(request, response,
+                                                     InvalidField("bank_connection_id",
+                                                                  "must be a positive integer id"));
+                               }
                              }
-                             WriteAccount(writer, account, owner);
-                           });
-             }));
+                             auto accounts = service->ListAccounts(who.user.id, connection_id);
+                             if (!accounts.ok())
+                               return RespondError(request, response, accounts.error());
+                             auto connections = service->ListConnections(who.user.id);
+                             if (!connections.ok())
+                               return RespondError(request, response, connections.error());
+                             RespondList(response, accounts.value(),
+                                         [&](json::Writer& writer, const BankAccount& account) {
+                                           const BankConnection* owner = nullptr;
+                                           for (const auto& c : connections.value()) {
+                                             if (c.id == account.bank_connection_id) owner = &c;
+                                           }
+                                           WriteAccount(writer, account, owner);
+                                         });
+                           }));
   router.Add("GET", "/api/v1/banks/accounts/{id}",
-             Authenticated(context, kScopeRead, [service, respond_account, id_param](
-                                                    Request& request, Response& response,
-                                                    const Principal& who) {
-               auto id = id_param(request, "id", "bank account");
-               if (!id.ok()) return RespondError(request, response, id.error());
-               respond_account(request, response, service->GetAccount(who.user.id, id.value()));
-             }));
+             Authenticated(context, kScopeRead,
+                           [service, respond_account, id_param](
+                               Request& request, Response& response, const Principal& who) {
+                             auto id = id_param(request, "id", "bank account");
+                             if (!id.ok()) return RespondError(request, response, id.error());
+                             respond_account(request, response,
+                                             service->GetAccount(who.user.id, id.value()));
+                           }));
   router.Add("PUT", "/api/v1/banks/accounts/{id}",
-             Authenticated(context, kScopeWrite, [service, respond_account, id_param](
-                                                     Request& request, Response& response,
-                                                     const Principal& who) {
-               auto id = id_param(request, "id", "bank account");
-               if (!id.ok()) return RespondError(request, response, id.error());
-               auto current = service->GetAccount(who.user.id, id.value());
-               if (!current.ok()) return RespondError(request, response, current.error());
-               auto update = ParseAccountUpdate(request, current.value());
-               if (!update.ok()) return RespondError(request, response, update.error());
-               respond_account(request, response,
-                               service->UpdateAccount(who.user.id, id.value(), update.value()));
-             }));
+             Authenticated(context, kScopeWrite,
+                           [service, respond_account, id_param](
+                               Request& request, Response& response, const Principal& who) {
+                             auto id = id_param(request, "id", "bank account");
+                             if (!id.ok()) return RespondError(request, response, id.error());
+                             auto current = service->GetAccount(who.user.id, id.value());
+                             if (!current.ok())
+                               return RespondError(request, response, current.error());
+                             auto update = ParseAccountUpdate(request, current.value());
+                             if (!update.ok())
+                               return RespondError(request, response, update.error());
+                             respond_account(
+                                 request, response,
+                                 service->UpdateAccount(who.user.id, id.value(), update.value()));
+                           }));
   router.Add("DELETE", "/api/v1/banks/accounts/{id}",
-             Authenticated(context, kScopeWrite, [service, id_param](Request& request,
-                                                                     Response& response,
-                                                                     const Principal& who) {
-               auto id = id_param(request, "id", "bank account");
-               if (!id.ok()) return RespondError(request, response, id.error());
-               Status deleted = service->DeleteAccount(who.user.id, id.value());
-               if (!deleted.ok()) return RespondError(request, response, deleted.error());
-               response.NoContent();
-             }));
+             Authenticated(
+                 context, kScopeWrite,
+                 [service, id_param](Request& request, Response& response, const Principal& who) {
+                   auto id = id_param(request, "id", "bank account");
+                   if (!id.ok()) return RespondError(request, response, id.error());
+                   Status deleted = service->DeleteAccount(who.user.id, id.value());
+                   if (!deleted.ok()) return RespondError(request, response, deleted.error());
+                   response.NoContent();
+                 }));
   router.Add("DELETE", "/api/v1/banks/accounts/{id}/config",
-             Authenticated(context, kScopeWrite, [service, respond_account, id_param](
-                                                     Request& request, Response& response,
-                                                     const Principal& who) {
-               auto id = id_param(request, "id", "bank account");
-               if (!id.ok()) return RespondError(request, response, id.error());
-               respond_account(request, response,
-                               service->ResetAccountSettings(who.user.id, id.value()));
-             }));
+             Authenticated(context, kScopeWrite,
+                           [service, respond_account, id_param](
+                               Request& request, Response& response, const Principal& who) {
+                             auto id = id_param(request, "id", "bank account");
+                             if (!id.ok()) return RespondError(request, response, id.error());
+                             respond_account(
+                                 request, response,
+                                 service->ResetAccountSettings(who.user.id, id.value()));
+                           }));
   router.Add("POST", "/api/v1/banks/accounts/{id}/sync",
-             Authenticated(context, kScopeWrite, [service, id_param](Request& request,
-                                                                     Response& response,
-                                                                     const Principal& who) {
-               auto id = id_param(request, "id", "bank account");
-               if (!id.ok()) return RespondError(request, response, id.error());
-               auto sync_request = ParseSyncRequest(request);
-               if (!sync_request.ok()) return RespondError(request, response,
-                                                           sync_request.error());
-               auto report = service->SyncAccount(who.user.id, id.value(), sync_request.value());
-               if (!report.ok()) return RespondError(request, response, report.error());
-               const ingest::Outcome& t = report.value().transactions;
-               json::Writer writer;
-               writer.StartObject().Field("message", "Bank account synced.");
-               writer.Key("data").StartObject();
-               writer.Key("transactions").StartObject();
-               writer.Field("added", t.added).Field("modified", t.modified);
-               writer.Field("unchanged", t.unchanged).Field("removed", t.removed);
-               writer.Field("rejected", t.rejected);
-               writer.EndObject();
-               writer.Field("balances", report.value().balances_stored);
-               writer.Field("details", report.value().details_updated);
-               writer.EndObject().EndObject();
-               response.Json(200, writer.str());
-             }));
+             Authenticated(
+                 context, kScopeWrite,
+                 [service, id_param](Request& request, Response& response, const Principal& who) {
+                   auto id = id_param(request, "id", "bank account");
+                   if (!id.ok()) return RespondError(request, response, id.error());
+                   auto sync_request = ParseSyncRequest(request);
+                   if (!sync_request.ok())
+                     return RespondError(request, response, sync_request.error());
+                   auto report =
+                       service->SyncAccount(who.user.id, id.value(), sync_request.value());
+                   if (!report.ok()) return RespondError(request, response, report.error());
+                   const ingest::Outcome& t = report.value().transactions;
+                   json::Writer writer;
+                   writer.StartObject().Field("message", "Bank account synced.");
+                   writer.Key("data").StartObject();
+                   writer.Key("transactions").StartObject();
+                   writer.Field("added", t.added).Field("modified", t.modified);
+                   writer.Field("unchanged", t.unchanged).Field("removed", t.removed);
+                   writer.Field("rejected", t.rejected);
+                   writer.EndObject();
+                   writer.Field("balances", report.value().balances_stored);
+                   writer.Field("details", report.value().details_updated);
+                   writer.EndObject().EndObject();
+                   response.Json(200, writer.str());
+                 }));
 
   // Balances.
   auto write_balance = [](json::Writer& writer, const sync::StoredBalance& balance) {
@@ -647,45 +666,50 @@ void RegisterBankRoutes(http::Router& router, ApiContext& context,
     writer.EndObject();
   };
   router.Add("GET", "/api/v1/banks/accounts/{id}/balances",
-             Authenticated(context, kScopeRead, [service, id_param, write_balance](
-                                                    Request& request, Response& response,
-                                                    const Principal& who) {
-               auto id = id_param(request, "id", "bank account");
-               if (!id.ok()) return RespondError(request, response, id.error());
-               auto balances = service->ListBalances(who.user.id, id.value());
-               if (!balances.ok()) return RespondError(request, response, balances.error());
-               RespondList(response, balances.value(), write_balance);
-             }));
+             Authenticated(context, kScopeRead,
+                           [service, id_param, write_balance](Request& request, Response& response,
+                                                              const Principal& who) {
+                             auto id = id_param(request, "id", "bank account");
+                             if (!id.ok()) return RespondError(request, response, id.error());
+                             auto balances = service->ListBalances(who.user.id, id.value());
+                             if (!balances.ok())
+                               return RespondError(request, response, balances.error());
+                             RespondList(response, balances.value(), write_balance);
+                           }));
   router.Add("GET", "/api/v1/banks/accounts/{id}/balances/{balance_id}",
-             Authenticated(context, kScopeRead, [service, id_param, write_balance](
-                                                    Request& request, Response& response,
-                                                    const Principal& who) {
-               auto id = id_param(request, "id", "bank account");
-               auto balance_id = id_param(request, "balance_id", "balance");
-               if (!id.ok() || !balance_id.ok()) {
-                 return RespondError(request, response,
-                                     Error::Of(ErrorCode::kNotFound, "The balance was not found."));
-               }
-               auto balance = service->GetBalance(who.user.id, id.value(), balance_id.value());
-               if (!balance.ok()) return RespondError(request, response, balance.error());
-               RespondObject(response, 200, "",
-                             [&](json::Writer& w) { write_balance(w, balance.value()); });
-             }));
-  router.Add("DELETE", "/api/v1/banks/accounts/{id}/balances/{balance_id}",
-             Authenticated(context, kScopeWrite, [service, id_param](Request& request,
-                                                                     Response& response,
-                                                                     const Principal& who) {
-               auto id = id_param(request, "id", "bank account");
-               auto balance_id = id_param(request, "balance_id", "balance");
-               if (!id.ok() || !balance_id.ok()) {
-                 return RespondError(request, response,
-                                     Error::Of(ErrorCode::kNotFound, "The balance was not found."));
-               }
-               Status deleted = service->DeleteBalance(who.user.id, id.value(),
-                                                       balance_id.value());
-               if (!deleted.ok()) return RespondError(request, response, deleted.error());
-               response.NoContent();
-             }));
+             Authenticated(context, kScopeRead,
+                           [service, id_param, write_balance](Request& request, Response& response,
+                                                              const Principal& who) {
+                             auto id = id_param(request, "id", "bank account");
+                             auto balance_id = id_param(request, "balance_id", "balance");
+                             if (!id.ok() || !balance_id.ok()) {
+                               return RespondError(
+                                   request, response,
+                                   Error::Of(ErrorCode::kNotFound, "The balance was not found."));
+                             }
+                             auto balance =
+                                 service->GetBalance(who.user.id, id.value(), balance_id.value());
+                             if (!balance.ok())
+                               return RespondError(request, response, balance.error());
+                             RespondObject(response, 200, "", [&](json::Writer& w) {
+                               write_balance(w, balance.value());
+                             });
+                           }));
+  router.Add(
+      "DELETE", "/api/v1/banks/accounts/{id}/balances/{balance_id}",
+      Authenticated(
+          context, kScopeWrite,
+          [service, id_param](Request& request, Response& response, const Principal& who) {
+            auto id = id_param(request, "id", "bank account");
+            auto balance_id = id_param(request, "balance_id", "balance");
+            if (!id.ok() || !balance_id.ok()) {
+              return RespondError(request, response,
+                                  Error::Of(ErrorCode::kNotFound, "The balance was not found."));
+            }
+            Status deleted = service->DeleteBalance(who.user.id, id.value(), balance_id.value());
+            if (!deleted.ok()) return RespondError(request, response, deleted.error());
+            response.NoContent();
+          }));
 }
 
 }  // namespace finsync::api

@@ -58,8 +58,8 @@ Result<IdempotencyService::ClaimOutcome> IdempotencyService::Claim(
         "request_hash, state, created_at, updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, "
         "'running', ?, ?, ?) ON CONFLICT (token_id, method, path, idempotency_key) DO NOTHING "
         "RETURNING id",
-        {user_id, token_id, request.method, request.path, std::string(key), request_hash, now,
-         now, now + options_.retention_ms});
+        {user_id, token_id, request.method, request.path, std::string(key), request_hash, now, now,
+         now + options_.retention_ms});
     if (!inserted.ok()) return inserted.status();
     if (!inserted.value().empty()) {
       outcome = ClaimOutcome::kClaimed;
@@ -80,8 +80,7 @@ Status IdempotencyService::Finish(int64_t claim_id, const http::Response& respon
   headers.EndObject();
   Status status = database_.Write([&](store::Connection& connection) -> Status {
     if (!store_response) {
-      return connection.Execute("DELETE FROM idempotency_keys WHERE id = ?", {claim_id})
-          .status();
+      return connection.Execute("DELETE FROM idempotency_keys WHERE id = ?", {claim_id}).status();
     }
     return connection
         .Execute(
@@ -89,13 +88,10 @@ Status IdempotencyService::Finish(int64_t claim_id, const http::Response& respon
             "response_content_type = ?, response_headers = ?, response_body = ?, updated_at = ? "
             "WHERE id = ?",
             {int64_t{response.status}, response.content_type, headers.str(),
-             response.body_for_replay ? *response.body_for_replay : response.body, now,
-             claim_id})
+             response.body_for_replay ? *response.body_for_replay : response.body, now, claim_id})
         .status();
   });
-  {
-    std::lock_guard lock(finished_mutex_);
-  }
+  { std::lock_guard lock(finished_mutex_); }
   finished_.notify_all();
   return status;
 }
@@ -143,8 +139,8 @@ void IdempotencyService::Run(const http::Request& request, http::Response& respo
       if (!rows.ok()) return rows.status();
       if (rows.value().empty()) return Status::Ok();
       const store::Row& row = rows.value()[0];
-      stored = StoredKey{row.Int(0),  row.Text(1), row.Text(2), row.Int(3), row.Int(4),
-                         row.Int(5),  row.Text(6), row.Text(7), row.Text(8)};
+      stored = StoredKey{row.Int(0), row.Text(1), row.Text(2), row.Int(3), row.Int(4),
+                         row.Int(5), row.Text(6), row.Text(7), row.Text(8)};
       return Status::Ok();
     });
     if (!read.ok()) return RespondError(request, response, read.error());

@@ -10,12 +10,23 @@ std::string EscapeHtml(std::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -28,15 +39,20 @@ std::string ConsentPage(const sync::BankConnection& connection, const sources::B
       "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<title>Sandbox consent</title><style>body{font-family:sans-serif;max-width:36em;"
       "margin:3em auto}button{font-size:1.1em;margin-right:1em;padding:.4em 1.2em}</style>"
-      "</head><body><h1>" + EscapeHtml(bank_name) + "</h1>"
+      "</head><body><h1>" +
+      EscapeHtml(bank_name) +
+      "</h1>"
       "<p>This is finsync's sandbox bank. finsync asks to read your accounts, balances and "
-      "transactions for " + std::to_string(connection.access_valid_for_days) +
-      " days, with up to " + std::to_string(connection.max_historical_days) +
-      " days of history.</p><p>Status: <strong id=\"status\">" +
-      EscapeHtml(connection.status) + "</strong></p>"
+      "transactions for " +
+      std::to_string(connection.access_valid_for_days) + " days, with up to " +
+      std::to_string(connection.max_historical_days) +
+      " days of history.</p><p>Status: <strong id=\"status\">" + EscapeHtml(connection.status) +
+      "</strong></p>"
       "<button id=\"approve\">Approve</button><button id=\"reject\">Reject</button>"
       "<script>for (const d of ['approve','reject']) document.getElementById(d).onclick ="
-      " async () => { const r = await fetch('/sandbox/consents/" + reference + "/' + d,"
+      " async () => { const r = await fetch('/sandbox/consents/" +
+      reference +
+      "/' + d,"
       " {method:'POST'}); const j = await r.json();"
       " document.getElementById('status').textContent = j.data ? j.data.status :"
       " (j.detail || r.status); };</script></body></html>";

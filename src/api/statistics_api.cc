@@ -91,8 +91,7 @@ std::string UserStatisticsJson(const sync::UserStatistics& statistics) {
   writer.EndObject();
   writer.Key("bank_accounts").StartObject().Field("total", statistics.bank_account_count);
   WriteCounts(writer, "by_health", statistics.bank_accounts_by_health);
-  WriteOptionalTime(writer, "transactions_last_synced_at",
-                    statistics.last_transactions_sync_at_ms);
+  WriteOptionalTime(writer, "transactions_last_synced_at", statistics.last_transactions_sync_at_ms);
   writer.EndObject();
   writer.Key("bank_transactions").StartObject();
   writer.Field("total", statistics.transaction_count);

@@ -169,9 +169,9 @@ void RegisterTokenRoutes(http::Router& router, ApiContext& context) {
                                       const identity::Principal& principal) {
                              auto id = ParseId(request.PathParam("id"));
                              if (!id) {
-                               return RespondError(request, response,
-                                                   Error::Of(ErrorCode::kNotFound,
-                                                             "The token was not found."));
+                               return RespondError(
+                                   request, response,
+                                   Error::Of(ErrorCode::kNotFound, "The token was not found."));
                              }
                              Status revoked = context.identity.RevokeToken(principal.user.id, *id);
                              if (!revoked.ok()) {

@@ -10,8 +10,8 @@ Result<std::unique_ptr<AccessLog>> AccessLog::Open(const std::string& destinatio
   if (destination == "stdout") return std::unique_ptr<AccessLog>(new AccessLog(stdout, false));
   std::FILE* file = std::fopen(destination.c_str(), "a");
   if (file == nullptr) {
-    return Error::Of(ErrorCode::kUnavailable, "cannot open access log " + destination + ": " +
-                                                  std::strerror(errno));
+    return Error::Of(ErrorCode::kUnavailable,
+                     "cannot open access log " + destination + ": " + std::strerror(errno));
   }
   return std::unique_ptr<AccessLog>(new AccessLog(file, true));
 }
@@ -58,9 +58,8 @@ void AccessLog::FlushLoop() {
   while (true) {
     {
       std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, std::chrono::milliseconds(100), [this] {
-        return stopping_ || buffer_.size() >= kFlushThresholdBytes;
-      });
+      wake_.wait_for(lock, std::chrono::milliseconds(100),
+                     [this] { return stopping_ || buffer_.size() >= kFlushThresholdBytes; });
       if (stopping_) return;
     }
     Flush();

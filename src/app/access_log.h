@@ -36,7 +36,7 @@ class AccessLog {
   bool owns_file_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::string buffer_;  // GUARDED_BY(mutex_)
+  std::string buffer_;     // GUARDED_BY(mutex_)
   bool stopping_ = false;  // GUARDED_BY(mutex_)
   std::mutex file_mutex_;  // Serialises writes to file_.
   std::thread flusher_;

@@ -1,27 +1,26 @@
 #include "app/application.h"
 
-
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <thread>
 
 #include "api/api.h"
+#include "api/banks_api.h"
+#include "api/idempotency.h"
+#include "api/rules_api.h"
+#include "api/sandbox_page.h"
 #include "app/access_log.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "http/metrics.h"
 #include "http/problem.h"
-#include "http/router.h"
-#include "api/banks_api.h"
-#include "api/rules_api.h"
-#include "api/idempotency.h"
 #include "http/rate_limiter.h"
-#include "api/sandbox_page.h"
+#include "http/router.h"
 #include "ingest/ingest.h"
-#include "rules/rule_service.h"
 #include "jobs/job_queue.h"
 #include "jobs/worker.h"
+#include "rules/rule_service.h"
 #include "sources/catalog.h"
 #include "sources/sandbox/sandbox_source.h"
 #include "store/database.h"
@@ -81,15 +80,15 @@ void Application::State::Dispatch(http::Request& request, http::Response& respon
   http::RouteMatch match = router.Match(request.method, request.path);
   request.route = match.pattern;
   if (match.outcome == http::RouteMatch::Outcome::kNotFound) {
-    return api::RespondError(request, response,
-                             Error::Of(ErrorCode::kNotFound, "No route matches " + request.path +
-                                                                 "."));
+    return api::RespondError(
+        request, response,
+        Error::Of(ErrorCode::kNotFound, "No route matches " + request.path + "."));
   }
   if (match.outcome == http::RouteMatch::Outcome::kMethodNotAllowed) {
-    api::RespondError(request, response,
-                      Error::Of(ErrorCode::kMethodNotAllowed,
-                                request.method + " is not allowed here; allowed: " + match.allow +
-                                    "."));
+    api::RespondError(
+        request, response,
+        Error::Of(ErrorCode::kMethodNotAllowed,
+                  request.method + " is not allowed here; allowed: " + match.allow + "."));
     response.SetHeader("Allow", match.allow);
     return;
   }
@@ -152,16 +151,16 @@ Status Application::Start() {
   auto database = store::Open(options.database_url, database_options);
   if (!database.ok()) return database.error();
   state_->database = std::move(database.value());
-  state_->identity = std::make_unique<identity::IdentityService>(
-      *state_->database, clock, options.mode);
+  state_->identity =
+      std::make_unique<identity::IdentityService>(*state_->database, clock, options.mode);
   state_->context = std::make_unique<api::ApiContext>(
-      api::ApiContext{*state_->database, *state_->identity, state_->metrics,
-                      clock, nullptr, nullptr, api::RateLimits{}});
+      api::ApiContext{*state_->database, *state_->identity, state_->metrics, clock, nullptr,
+                      nullptr, api::RateLimits{}});
   api::IdempotencyOptions idempotency_options;
   idempotency_options.retention_ms = options.idempotency_retention_days * 86'400'000;
   idempotency_options.wait_ms = options.idempotency_wait_ms;
-  state_->idempotency = std::make_unique<api::IdempotencyService>(
-      *state_->database, clock, idempotency_options);
+  state_->idempotency =
+      std::make_unique<api::IdempotencyService>(*state_->database, clock, idempotency_options);
   state_->context->idempotency = state_->idempotency.get();
   state_->context->rate_limiter = &state_->rate_limiter;
   state_->context->rate_limits.read.limit = options.rate_limit_read_per_minute;
@@ -207,8 +206,8 @@ Status Application::StartBanking() {
   s.sandbox_consents = std::make_unique<sync::DatabaseSandboxConsentStore>(*s.database);
   sources::sandbox::SandboxOptions sandbox_options;
   sandbox_options.consent_page_url = public_url + "/sandbox/consents/";
-  s.sandbox = std::make_unique<sources::sandbox::SandboxSource>(sandbox_options,
-                                                                *s.sandbox_consents);
+  s.sandbox =
+      std::make_unique<sources::sandbox::SandboxSource>(sandbox_options, *s.sandbox_consents);
   s.sandbox_simulator = std::make_unique<sync::SandboxSimulator>(*s.sandbox, clock);
   s.pipeline = std::make_unique<ingest::Pipeline>(*s.database, clock);
   sync::SourceRegistry sources;
@@ -232,8 +231,7 @@ Status Application::StartBanking() {
   s.bank_data->SetAccountListener([scheduler](int64_t user_id, int64_t account_id) {
     Status scheduled = scheduler->ScheduleAccount(user_id, account_id);
     if (!scheduled.ok()) {
-      spdlog::error("cannot schedule sync of account {}: {}", account_id,
-                    scheduled.error().detail);
+      spdlog::error("cannot schedule sync of account {}: {}", account_id, scheduled.error().detail);
     }
   });
   s.scheduler->RegisterHandlers(*s.workers);

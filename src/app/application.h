@@ -16,13 +16,13 @@ struct ServeOptions {
   http::ServerOptions server;
   std::string access_log = "stdout";  // "stdout", "off" or a file path.
   identity::Mode mode = identity::Mode::kSandbox;
-  int reader_count = 0;  // 0: thread count + 1.
-  bool demo = false;     // Create a demo user and print a fresh token at start-up.
+  int reader_count = 0;      // 0: thread count + 1.
+  bool demo = false;         // Create a demo user and print a fresh token at start-up.
   int job_worker_count = 2;  // Threads running durable jobs (syncs, clean-up).
   // The URL users reach this server at, for links such as the sandbox consent page.
   // Default: http://<host>:<port>.
   std::string public_url;
-  int64_t rate_limit_read_per_minute = 600;   // 0 disables the class.
+  int64_t rate_limit_read_per_minute = 600;  // 0 disables the class.
   int64_t rate_limit_write_per_minute = 120;
   int64_t rate_limit_sync_per_minute = 10;
   int64_t idempotency_retention_days = 7;

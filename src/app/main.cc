@@ -56,8 +56,7 @@ int WithIdentity(const IdentityOptions& options,
   database_options.reader_count = 1;
   auto database = finsync::store::Open(options.database_url, database_options);
   if (!database.ok()) return FailWith(database.error());
-  finsync::identity::IdentityService identity(*database.value(),
-                                              finsync::SystemClock::Instance(),
+  finsync::identity::IdentityService identity(*database.value(), finsync::SystemClock::Instance(),
                                               *finsync::identity::ParseMode(options.mode));
   return body(identity);
 }
@@ -82,9 +81,8 @@ int RunServe(finsync::app::ServeOptions options) {
     std::fprintf(stderr,
                  "\n  URL:          %s\n  Demo user:    %s\n  Access token: %s\n\n"
                  "  Try: curl -H 'Authorization: Bearer %s' %s/api/v1/user\n\n",
-                 url.c_str(), application.demo_email().c_str(),
-                 application.demo_token().c_str(), application.demo_token().c_str(),
-                 url.c_str());
+                 url.c_str(), application.demo_email().c_str(), application.demo_token().c_str(),
+                 application.demo_token().c_str(), url.c_str());
   }
   int received = 0;
   sigwait(&signals, &received);
@@ -107,69 +105,106 @@ int main(int argc, char** argv) {
   uint64_t shutdown_grace_ms = 30000;
   auto* serve_command = cli.add_subcommand("serve", "Run the HTTP API server");
   serve_command->add_option("--db", serve.database_url, "SQLite database file")
-      ->envname("FINSYNC_DB")->capture_default_str();
-  serve_command->add_option("--host", serve.server.host, "Address to listen on")
-      ->envname("FINSYNC_HOST")->capture_default_str();
-  serve_command->add_option("--port", serve.server.port, "Port to listen on (0 picks one)")
-      ->envname("FINSYNC_PORT")->capture_default_str();
-  serve_command->add_option("--threads", serve.server.thread_count,
-                            "Worker threads (0: one per core)")
-      ->envname("FINSYNC_THREADS")->capture_default_str();
-  serve_command->add_option("--body-limit-bytes", serve.server.body_limit_bytes,
-                            "Largest accepted request body")
-      ->envname("FINSYNC_BODY_LIMIT_BYTES")->capture_default_str();
-  serve_command->add_option("--header-timeout-ms", header_timeout_ms,
-                            "Time allowed to send the request headers")
-      ->envname("FINSYNC_HEADER_TIMEOUT_MS")->capture_default_str();
-  serve_command->add_option("--idle-timeout-ms", idle_timeout_ms,
-                            "Keep-alive connection idle time before it is closed")
-      ->envname("FINSYNC_IDLE_TIMEOUT_MS")->capture_default_str();
-  serve_command->add_option("--request-timeout-ms", request_timeout_ms,
-                            "Time allowed to send the body and read the response")
-      ->envname("FINSYNC_REQUEST_TIMEOUT_MS")->capture_default_str();
-  serve_command->add_option("--shutdown-grace-ms", shutdown_grace_ms,
-                            "Longest wait for in-flight requests on SIGTERM")
-      ->envname("FINSYNC_SHUTDOWN_GRACE_MS")->capture_default_str();
-  serve_command->add_option("--access-log", serve.access_log, "stdout, off, or a file path")
-      ->envname("FINSYNC_ACCESS_LOG")->capture_default_str();
-  serve_command->add_option("--mode", mode, "sandbox or production")
-      ->envname("FINSYNC_MODE")->check(CLI::IsMember({"sandbox", "production"}))
+      ->envname("FINSYNC_DB")
       ->capture_default_str();
-  serve_command->add_option("--job-workers", serve.job_worker_count,
-                            "Threads running durable jobs (scheduled syncs, clean-up)")
-      ->envname("FINSYNC_JOB_WORKERS")->capture_default_str();
-  serve_command->add_option("--public-url", serve.public_url,
-                            "URL users reach this server at (default http://HOST:PORT)")
+  serve_command->add_option("--host", serve.server.host, "Address to listen on")
+      ->envname("FINSYNC_HOST")
+      ->capture_default_str();
+  serve_command->add_option("--port", serve.server.port, "Port to listen on (0 picks one)")
+      ->envname("FINSYNC_PORT")
+      ->capture_default_str();
+  serve_command
+      ->add_option("--threads", serve.server.thread_count, "Worker threads (0: one per core)")
+      ->envname("FINSYNC_THREADS")
+      ->capture_default_str();
+  serve_command
+      ->add_option("--body-limit-bytes", serve.server.body_limit_bytes,
+                   "Largest accepted request body")
+      ->envname("FINSYNC_BODY_LIMIT_BYTES")
+      ->capture_default_str();
+  serve_command
+      ->add_option("--header-timeout-ms", header_timeout_ms,
+                   "Time allowed to send the request headers")
+      ->envname("FINSYNC_HEADER_TIMEOUT_MS")
+      ->capture_default_str();
+  serve_command
+      ->add_option("--idle-timeout-ms", idle_timeout_ms,
+                   "Keep-alive connection idle time before it is closed")
+      ->envname("FINSYNC_IDLE_TIMEOUT_MS")
+      ->capture_default_str();
+  serve_command
+      ->add_option("--request-timeout-ms", request_timeout_ms,
+                   "Time allowed to send the body and read the response")
+      ->envname("FINSYNC_REQUEST_TIMEOUT_MS")
+      ->capture_default_str();
+  serve_command
+      ->add_option("--shutdown-grace-ms", shutdown_grace_ms,
+                   "Longest wait for in-flight requests on SIGTERM")
+      ->envname("FINSYNC_SHUTDOWN_GRACE_MS")
+      ->capture_default_str();
+  serve_command->add_option("--access-log", serve.access_log, "stdout, off, or a file path")
+      ->envname("FINSYNC_ACCESS_LOG")
+      ->capture_default_str();
+  serve_command->add_option("--mode", mode, "sandbox or production")
+      ->envname("FINSYNC_MODE")
+      ->check(CLI::IsMember({"sandbox", "production"}))
+      ->capture_default_str();
+  serve_command
+      ->add_option("--job-workers", serve.job_worker_count,
+                   "Threads running durable jobs (scheduled syncs, clean-up)")
+      ->envname("FINSYNC_JOB_WORKERS")
+      ->capture_default_str();
+  serve_command
+      ->add_option("--public-url", serve.public_url,
+                   "URL users reach this server at (default http://HOST:PORT)")
       ->envname("FINSYNC_PUBLIC_URL");
-  serve_command->add_option("--rate-limit-read", serve.rate_limit_read_per_minute,
-                            "GET requests per minute per token (0: unlimited)")
-      ->envname("FINSYNC_RATE_LIMIT_READ")->capture_default_str();
-  serve_command->add_option("--rate-limit-write", serve.rate_limit_write_per_minute,
-                            "Mutating requests per minute per token (0: unlimited)")
-      ->envname("FINSYNC_RATE_LIMIT_WRITE")->capture_default_str();
-  serve_command->add_option("--rate-limit-sync", serve.rate_limit_sync_per_minute,
-                            "Sync and retry triggers per minute per token (0: unlimited)")
-      ->envname("FINSYNC_RATE_LIMIT_SYNC")->capture_default_str();
-  serve_command->add_option("--rule-conditions-max", serve.rule_conditions_max,
-                            "Plan limit: conditions per rule")
-      ->envname("FINSYNC_RULE_CONDITIONS_MAX")->capture_default_str();
-  serve_command->add_option("--rule-actions-max", serve.rule_actions_max,
-                            "Plan limit: actions per rule")
-      ->envname("FINSYNC_RULE_ACTIONS_MAX")->capture_default_str();
-  serve_command->add_option("--rules-per-target-max", serve.rules_per_target_max,
-                            "Plan limit: rules attached to one bank account, link or destination")
-      ->envname("FINSYNC_RULES_PER_TARGET_MAX")->capture_default_str();
-  serve_command->add_option("--idempotency-retention-days", serve.idempotency_retention_days,
-                            "How long Idempotency-Key responses are kept")
-      ->envname("FINSYNC_IDEMPOTENCY_RETENTION_DAYS")->capture_default_str();
-  serve_command->add_option("--idempotency-wait-ms", serve.idempotency_wait_ms,
-                            "How long a repeat waits for the first request with its key")
-      ->envname("FINSYNC_IDEMPOTENCY_WAIT_MS")->capture_default_str();
-  serve_command->add_option("--clock-offset-seconds", serve.clock_offset_seconds,
-                            "Sandbox mode only: run the clock this far ahead (for tests)")
-      ->envname("FINSYNC_CLOCK_OFFSET_SECONDS")->capture_default_str();
-  serve_command->add_flag("--demo", serve.demo,
-                          "Create a demo user and print a new access token at start-up")
+  serve_command
+      ->add_option("--rate-limit-read", serve.rate_limit_read_per_minute,
+                   "GET requests per minute per token (0: unlimited)")
+      ->envname("FINSYNC_RATE_LIMIT_READ")
+      ->capture_default_str();
+  serve_command
+      ->add_option("--rate-limit-write", serve.rate_limit_write_per_minute,
+                   "Mutating requests per minute per token (0: unlimited)")
+      ->envname("FINSYNC_RATE_LIMIT_WRITE")
+      ->capture_default_str();
+  serve_command
+      ->add_option("--rate-limit-sync", serve.rate_limit_sync_per_minute,
+                   "Sync and retry triggers per minute per token (0: unlimited)")
+      ->envname("FINSYNC_RATE_LIMIT_SYNC")
+      ->capture_default_str();
+  serve_command
+      ->add_option("--rule-conditions-max", serve.rule_conditions_max,
+                   "Plan limit: conditions per rule")
+      ->envname("FINSYNC_RULE_CONDITIONS_MAX")
+      ->capture_default_str();
+  serve_command
+      ->add_option("--rule-actions-max", serve.rule_actions_max, "Plan limit: actions per rule")
+      ->envname("FINSYNC_RULE_ACTIONS_MAX")
+      ->capture_default_str();
+  serve_command
+      ->add_option("--rules-per-target-max", serve.rules_per_target_max,
+                   "Plan limit: rules attached to one bank account, link or destination")
+      ->envname("FINSYNC_RULES_PER_TARGET_MAX")
+      ->capture_default_str();
+  serve_command
+      ->add_option("--idempotency-retention-days", serve.idempotency_retention_days,
+                   "How long Idempotency-Key responses are kept")
+      ->envname("FINSYNC_IDEMPOTENCY_RETENTION_DAYS")
+      ->capture_default_str();
+  serve_command
+      ->add_option("--idempotency-wait-ms", serve.idempotency_wait_ms,
+                   "How long a repeat waits for the first request with its key")
+      ->envname("FINSYNC_IDEMPOTENCY_WAIT_MS")
+      ->capture_default_str();
+  serve_command
+      ->add_option("--clock-offset-seconds", serve.clock_offset_seconds,
+                   "Sandbox mode only: run the clock this far ahead (for tests)")
+      ->envname("FINSYNC_CLOCK_OFFSET_SECONDS")
+      ->capture_default_str();
+  serve_command
+      ->add_flag("--demo", serve.demo,
+                 "Create a demo user and print a new access token at start-up")
       ->envname("FINSYNC_DEMO");
 
   // user create
@@ -195,8 +230,7 @@ int main(int argc, char** argv) {
     AddStoreOptions(command, token_options);
     command->add_option("--user", token_user, "The user's email")->required();
   }
-  token_create->add_option("--name", token_name, "A name saying what the token is for")
-      ->required();
+  token_create->add_option("--name", token_name, "A name saying what the token is for")->required();
   token_create->add_option("--scopes", scopes, "Comma-separated: read, write")
       ->capture_default_str();
   token_create->add_option("--expires-at", expires_at, "RFC 3339 expiry time (default: never)");

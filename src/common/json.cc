@@ -43,7 +43,8 @@ Result<rapidjson::Document> ParseObject(std::string_view body) {
   if (auto offset = FindUnsupportedNumber(body)) {
     return Error::Of(ErrorCode::kBadRequest,
                      "Numbers in exponent notation or with more than 100 digits are not "
-                     "accepted (at offset " + std::to_string(*offset) + ").");
+                     "accepted (at offset " +
+                         std::to_string(*offset) + ").");
   }
   rapidjson::Document document;
   document.Parse<rapidjson::kParseFullPrecisionFlag>(body.data(), body.size());

@@ -29,10 +29,22 @@ Result<rapidjson::Document> ParseObject(std::string_view body);
 class Writer {
  public:
   Writer() : writer_(buffer_) {}
-  Writer& StartObject() { writer_.StartObject(); return *this; }
-  Writer& EndObject() { writer_.EndObject(); return *this; }
-  Writer& StartArray() { writer_.StartArray(); return *this; }
-  Writer& EndArray() { writer_.EndArray(); return *this; }
+  Writer& StartObject() {
+    writer_.StartObject();
+    return *this;
+  }
+  Writer& EndObject() {
+    writer_.EndObject();
+    return *this;
+  }
+  Writer& StartArray() {
+    writer_.StartArray();
+    return *this;
+  }
+  Writer& EndArray() {
+    writer_.EndArray();
+    return *this;
+  }
   Writer& Key(std::string_view key) {
     writer_.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
     return *this;
@@ -41,9 +53,18 @@ class Writer {
     writer_.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
     return *this;
   }
-  Writer& Int(int64_t value) { writer_.Int64(value); return *this; }
-  Writer& Bool(bool value) { writer_.Bool(value); return *this; }
-  Writer& Null() { writer_.Null(); return *this; }
+  Writer& Int(int64_t value) {
+    writer_.Int64(value);
+    return *this;
+  }
+  Writer& Bool(bool value) {
+    writer_.Bool(value);
+    return *this;
+  }
+  Writer& Null() {
+    writer_.Null();
+    return *this;
+  }
   Writer& OptionalString(const std::optional<std::string>& value) {
     return value ? String(*value) : Null();
   }

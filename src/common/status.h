@@ -68,8 +68,8 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : state_(std::move(value)) {}        // NOLINT: implicit by design.
-  Result(Error error) : state_(std::move(error)) {}    // NOLINT: implicit by design.
+  Result(T value) : state_(std::move(value)) {}      // NOLINT: implicit by design.
+  Result(Error error) : state_(std::move(error)) {}  // NOLINT: implicit by design.
 
   bool ok() const { return state_.index() == 0; }
   T& value() {

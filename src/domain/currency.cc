@@ -109,7 +109,8 @@ std::span<const Currency> Currency::All() {
   // Built at compile time, one Currency per table row, so the span never needs a lock.
   static constexpr auto kAll = []<size_t... Indexes>(std::index_sequence<Indexes...>) {
     return std::array<Currency, sizeof...(Indexes)>{Currency(static_cast<uint16_t>(Indexes))...};
-  }(std::make_index_sequence<kCurrencies.size()>());
+  }
+  (std::make_index_sequence<kCurrencies.size()>());
   return kAll;
 }
 

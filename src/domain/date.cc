@@ -17,9 +17,9 @@ constexpr int64_t kDaysFromEraStartToEpoch = 719'468;  // 0000-03-01 to 1970-01-
 constexpr int64_t DaysFromCivil(int64_t year, int64_t month, int64_t day) {
   const int64_t march_year = month <= 2 ? year - 1 : year;
   const int64_t era = (march_year >= 0 ? march_year : march_year - 399) / 400;
-  const int64_t year_of_era = march_year - era * 400;                      // [0, 399]
-  const int64_t march_month = month > 2 ? month - 3 : month + 9;           // [0, 11]
-  const int64_t day_of_year = (153 * march_month + 2) / 5 + day - 1;       // [0, 365]
+  const int64_t year_of_era = march_year - era * 400;                 // [0, 399]
+  const int64_t march_month = month > 2 ? month - 3 : month + 9;      // [0, 11]
+  const int64_t day_of_year = (153 * march_month + 2) / 5 + day - 1;  // [0, 365]
   const int64_t day_of_era =
       year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;  // [0, 146096]
   return era * kDaysPerEra + day_of_era - kDaysFromEraStartToEpoch;
@@ -39,8 +39,8 @@ constexpr CivilDay CivilFromDays(int64_t days_since_epoch) {
       (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
   const int64_t day_of_year =
       day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);  // [0, 365]
-  const int64_t march_month = (5 * day_of_year + 2) / 153;                    // [0, 11]
-  const int64_t day = day_of_year - (153 * march_month + 2) / 5 + 1;          // [1, 31]
+  const int64_t march_month = (5 * day_of_year + 2) / 153;                     // [0, 11]
+  const int64_t day = day_of_year - (153 * march_month + 2) / 5 + 1;           // [1, 31]
   const int64_t month = march_month < 10 ? march_month + 3 : march_month - 9;  // [1, 12]
   const int64_t march_year = year_of_era + era * 400;
   return CivilDay{month <= 2 ? march_year + 1 : march_year, month, day};
@@ -164,9 +164,7 @@ UtcOffset ParseUtcOffset(std::string_view zone) {
 
 }  // namespace
 
-bool IsLeapYear(int32_t year) {
-  return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-}
+bool IsLeapYear(int32_t year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
 
 int32_t DaysInMonth(int32_t year, int32_t month) {
   constexpr int32_t kDaysInMonth[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -218,14 +216,22 @@ std::optional<Timestamp> Timestamp::AddMilliseconds(int64_t duration_ms) const {
 
 std::string_view DescribeDateTimeError(DateTimeError error) {
   switch (error) {
-    case DateTimeError::kNone: return "no error";
-    case DateTimeError::kSyntax: return "expected YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SSZ for a time";
-    case DateTimeError::kMonthOutOfRange: return "month must be 01 to 12";
-    case DateTimeError::kDayOutOfRange: return "day does not exist in that month";
-    case DateTimeError::kTimeOutOfRange: return "time must be 00:00:00 to 23:59:59";
-    case DateTimeError::kFractionTooLong: return "fractional seconds have more than 9 digits";
-    case DateTimeError::kOffsetOutOfRange: return "UTC offset must be -23:59 to +23:59";
-    case DateTimeError::kOutOfSupportedRange: return "instant is outside years 0000 to 9999 UTC";
+    case DateTimeError::kNone:
+      return "no error";
+    case DateTimeError::kSyntax:
+      return "expected YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SSZ for a time";
+    case DateTimeError::kMonthOutOfRange:
+      return "month must be 01 to 12";
+    case DateTimeError::kDayOutOfRange:
+      return "day does not exist in that month";
+    case DateTimeError::kTimeOutOfRange:
+      return "time must be 00:00:00 to 23:59:59";
+    case DateTimeError::kFractionTooLong:
+      return "fractional seconds have more than 9 digits";
+    case DateTimeError::kOffsetOutOfRange:
+      return "UTC offset must be -23:59 to +23:59";
+    case DateTimeError::kOutOfSupportedRange:
+      return "instant is outside years 0000 to 9999 UTC";
   }
   return "unknown date or time error";
 }

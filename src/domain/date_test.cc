@@ -12,8 +12,8 @@ namespace {
 
 constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
 constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
-constexpr int64_t kDaysMin = -719'528;   // 0000-01-01
-constexpr int64_t kDaysMax = 2'932'896;  // 9999-12-31
+constexpr int64_t kDaysMin = -719'528;                 // 0000-01-01
+constexpr int64_t kDaysMax = 2'932'896;                // 9999-12-31
 constexpr int64_t kNewYear2025Ms = 1'735'689'600'000;  // 2025-01-01T00:00:00Z
 
 Date DateOf(int32_t year, int32_t month, int32_t day) {
@@ -99,10 +99,9 @@ TEST(DateTest, DaysSinceEpochMatchKnownAnchors) {
     int64_t days;
   };
   const Case cases[] = {
-      {1970, 1, 1, 0},         {1969, 12, 31, -1},     {2000, 3, 1, 11017},
-      {2024, 2, 29, 19782},    {2025, 1, 1, 20089},    {1900, 3, 1, -25508},
-      {1600, 2, 29, -135081},  {1, 1, 1, -719162},     {0, 1, 1, kDaysMin},
-      {9999, 12, 31, kDaysMax},
+      {1970, 1, 1, 0},     {1969, 12, 31, -1},       {2000, 3, 1, 11017},    {2024, 2, 29, 19782},
+      {2025, 1, 1, 20089}, {1900, 3, 1, -25508},     {1600, 2, 29, -135081}, {1, 1, 1, -719162},
+      {0, 1, 1, kDaysMin}, {9999, 12, 31, kDaysMax},
   };
   for (const Case& test_case : cases) {
     const Date date = DateOf(test_case.year, test_case.month, test_case.day);
@@ -145,18 +144,12 @@ TEST(DateTest, AddDaysCrossesMonthsYearsAndLeapDays) {
     std::optional<Date> expected;
   };
   const Case cases[] = {
-      {DateOf(2024, 2, 28), 1, DateOf(2024, 2, 29)},
-      {DateOf(2024, 2, 29), 1, DateOf(2024, 3, 1)},
-      {DateOf(2023, 2, 28), 1, DateOf(2023, 3, 1)},
-      {DateOf(2025, 12, 31), 1, DateOf(2026, 1, 1)},
-      {DateOf(2025, 1, 1), -1, DateOf(2024, 12, 31)},
-      {DateOf(2025, 1, 1), 365, DateOf(2026, 1, 1)},
-      {DateOf(2024, 1, 1), 366, DateOf(2025, 1, 1)},
-      {DateOf(2025, 1, 1), 0, DateOf(2025, 1, 1)},
-      {DateOf(9999, 12, 31), 1, std::nullopt},
-      {DateOf(0, 1, 1), -1, std::nullopt},
-      {DateOf(2025, 1, 1), kInt64Max, std::nullopt},
-      {DateOf(2025, 1, 1), kInt64Min, std::nullopt},
+      {DateOf(2024, 2, 28), 1, DateOf(2024, 2, 29)},  {DateOf(2024, 2, 29), 1, DateOf(2024, 3, 1)},
+      {DateOf(2023, 2, 28), 1, DateOf(2023, 3, 1)},   {DateOf(2025, 12, 31), 1, DateOf(2026, 1, 1)},
+      {DateOf(2025, 1, 1), -1, DateOf(2024, 12, 31)}, {DateOf(2025, 1, 1), 365, DateOf(2026, 1, 1)},
+      {DateOf(2024, 1, 1), 366, DateOf(2025, 1, 1)},  {DateOf(2025, 1, 1), 0, DateOf(2025, 1, 1)},
+      {DateOf(9999, 12, 31), 1, std::nullopt},        {DateOf(0, 1, 1), -1, std::nullopt},
+      {DateOf(2025, 1, 1), kInt64Max, std::nullopt},  {DateOf(2025, 1, 1), kInt64Min, std::nullopt},
   };
   for (const Case& test_case : cases) {
     EXPECT_EQ(test_case.start.AddDays(test_case.days), test_case.expected)
@@ -295,9 +288,9 @@ TEST(TimestampTest, DateIsTheUtcCalendarDay) {
 TEST(TimestampTest, EveryErrorHasADescription) {
   // Proves that each error has its own sentence for API responses.
   using enum DateTimeError;
-  const DateTimeError errors[] = {kSyntax,          kMonthOutOfRange,  kDayOutOfRange,
-                                  kTimeOutOfRange,  kFractionTooLong,  kOffsetOutOfRange,
-                                  kOutOfSupportedRange};
+  const DateTimeError errors[] = {
+      kSyntax,          kMonthOutOfRange,  kDayOutOfRange,      kTimeOutOfRange,
+      kFractionTooLong, kOffsetOutOfRange, kOutOfSupportedRange};
   for (DateTimeError first : errors) {
     for (DateTimeError second : errors) {
       if (first != second) {

@@ -23,9 +23,7 @@ int64_t PowerOfTen(int32_t exponent) { return kPowersOfTen[static_cast<size_t>(e
 
 constexpr int32_t kMilliunitsExponent = 3;
 
-bool IsValidExponent(int32_t exponent) {
-  return exponent >= 0 && exponent <= kAmountExponentMax;
-}
+bool IsValidExponent(int32_t exponent) { return exponent >= 0 && exponent <= kAmountExponentMax; }
 
 bool IsDigit(char byte) { return byte >= '0' && byte <= '9'; }
 
@@ -112,9 +110,7 @@ class DigitGroupChecker {
     return group_digits == middle_group_digits_;
   }
 
-  bool CloseLastGroup(int32_t group_digits) const {
-    return !seen_separator_ || group_digits == 3;
-  }
+  bool CloseLastGroup(int32_t group_digits) const { return !seen_separator_ || group_digits == 3; }
 
  private:
   bool seen_separator_ = false;
@@ -214,8 +210,7 @@ class AmountScanner {
     if (byte == '+' || byte == '-') {
       return FailureAt(AmountError::kInvalidCharacter, "a sign is only allowed first", position_);
     }
-    return FailureAt(AmountError::kInvalidCharacter, "unexpected " + DescribeByte(byte),
-                     position_);
+    return FailureAt(AmountError::kInvalidCharacter, "unexpected " + DescribeByte(byte), position_);
   }
 
   // Keeps the first value error in text order; later digits cannot undo it.
@@ -261,8 +256,7 @@ bool AreUsableSeparators(char decimal_separator, std::string_view thousands_sepa
 }
 
 [[noreturn]] void AbortInvalidExponent(const char* function, int32_t exponent) {
-  std::fprintf(stderr, "%s: exponent %d outside 0..%d\n", function, exponent,
-               kAmountExponentMax);
+  std::fprintf(stderr, "%s: exponent %d outside 0..%d\n", function, exponent, kAmountExponentMax);
   std::abort();
 }
 

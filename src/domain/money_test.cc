@@ -157,7 +157,9 @@ TEST(ParseLocalizedAmountTest, AcceptsBankFileConventionsAndRefusesAmbiguousGrou
       {"1,234,567.89", '.', ",", kNone, 123456789},
       {"999,999", '.', ",", kNone, 99999900},
       {"1 234,50", ',', " ", kNone, 123450},
-      {"1\xC2\xA0" "234,50", ',', "\xC2\xA0", kNone, 123450},
+      {"1\xC2\xA0"
+       "234,50",
+       ',', "\xC2\xA0", kNone, 123450},
       {"1'234.50", '.', "'", kNone, 123450},
       {"12,34,567.89", '.', ",", kNone, 123456789},
       {"1,00,000", '.', ",", kNone, 10000000},
@@ -176,7 +178,9 @@ TEST(ParseLocalizedAmountTest, AcceptsBankFileConventionsAndRefusesAmbiguousGrou
       {"1,234.5,6", '.', ",", kMisplacedSeparator, 0},
       {"1,2,3", ',', "", kMisplacedSeparator, 0},
       {"1.5", ',', "", kInvalidCharacter, 0},
-      {"1\xC2" "234", ',', "\xC2\xA0", kInvalidCharacter, 0},
+      {"1\xC2"
+       "234",
+       ',', "\xC2\xA0", kInvalidCharacter, 0},
       {"1e3", ',', ".", kExponentNotation, 0},
       {",5", ',', ".", kMissingDigits, 0},
       {"", ',', ".", kEmpty, 0},
@@ -350,14 +354,10 @@ TEST(MilliunitsTest, ConvertsExactlyOrRefuses) {
     }
   }
   const Case to_minor[] = {
-      {-294230, 2, kNone, -29423},
-      {100000, 0, kNone, 100},
-      {1234, 3, kNone, 1234},
-      {1234, 4, kNone, 12340},
-      {1234, 2, kNotRepresentable, 0},
-      {100500, 0, kNotRepresentable, 0},
-      {kMin, 3, kNone, kMin},
-      {kMax, 4, kOverflow, 0},
+      {-294230, 2, kNone, -29423},     {100000, 0, kNone, 100},
+      {1234, 3, kNone, 1234},          {1234, 4, kNone, 12340},
+      {1234, 2, kNotRepresentable, 0}, {100500, 0, kNotRepresentable, 0},
+      {kMin, 3, kNone, kMin},          {kMax, 4, kOverflow, 0},
       {1, 19, kInvalidExponent, 0},
   };
   for (const Case& test_case : to_minor) {

@@ -30,7 +30,8 @@ std::vector<std::pair<std::string, std::string>> Request::QueryParams() const {
     auto name = PercentDecode(raw_name, true);
     auto value = PercentDecode(raw_value, true);
     // A malformed escape keeps the raw text so validation can name it.
-    params.emplace_back(name ? *name : std::string(raw_name), value ? *value : std::string(raw_value));
+    params.emplace_back(name ? *name : std::string(raw_name),
+                        value ? *value : std::string(raw_value));
   }
   return params;
 }

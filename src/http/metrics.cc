@@ -44,7 +44,8 @@ void Metrics::ObserveRequest(std::string_view route, std::string_view method, un
 std::string Metrics::Render() const {
   std::lock_guard lock(mutex_);
   std::string out;
-  out += "# HELP finsync_http_requests_total HTTP requests answered, by route, method and status.\n";
+  out +=
+      "# HELP finsync_http_requests_total HTTP requests answered, by route, method and status.\n";
   out += "# TYPE finsync_http_requests_total counter\n";
   for (const auto& [key, count] : request_counts_) {
     const auto& [route, method, status] = key;

@@ -31,7 +31,7 @@ class Metrics {
   };
   mutable std::mutex mutex_;
   std::map<std::tuple<std::string, std::string, unsigned>, uint64_t, std::less<>>
-      request_counts_;                                                   // GUARDED_BY(mutex_)
+      request_counts_;                                                  // GUARDED_BY(mutex_)
   std::map<std::pair<std::string, std::string>, Histogram> latencies_;  // GUARDED_BY(mutex_)
 };
 

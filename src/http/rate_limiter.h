@@ -13,15 +13,15 @@
 namespace finsync::http {
 
 struct RateLimitPolicy {
-  std::string name;  // "read", "write", "sync": shown in the RateLimit headers.
+  std::string name;   // "read", "write", "sync": shown in the RateLimit headers.
   int64_t limit = 0;  // Requests per window; 0 disables the class.
   int64_t window_seconds = 60;
 };
 
 struct RateLimitDecision {
   bool allowed = true;
-  int64_t remaining = 0;      // Requests left now.
-  int64_t reset_seconds = 0;  // Until the bucket is full again.
+  int64_t remaining = 0;            // Requests left now.
+  int64_t reset_seconds = 0;        // Until the bucket is full again.
   int64_t retry_after_seconds = 0;  // When refused: until one request is available.
 };
 

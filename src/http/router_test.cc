@@ -32,8 +32,12 @@ TEST(RouterTest, MatchesTable) {
       {"DELETE", "/api/v1/tokens/42", O::kFound, "/api/v1/tokens/{id}", "", {{"id", "42"}}},
       {"GET", "/api/v1/tokens/42", O::kMethodNotAllowed, "/api/v1/tokens/{id}", "DELETE", {}},
       {"GET", "/api/v1/tokens/current", O::kFound, "/api/v1/tokens/current", "", {}},
-      {"GET", "/api/v1/banks/7/accounts/9", O::kFound, "/api/v1/banks/{bank}/accounts/{account}",
-       "", {{"bank", "7"}, {"account", "9"}}},
+      {"GET",
+       "/api/v1/banks/7/accounts/9",
+       O::kFound,
+       "/api/v1/banks/{bank}/accounts/{account}",
+       "",
+       {{"bank", "7"}, {"account", "9"}}},
       {"GET", "/api/v1/banks/7", O::kNotFound, "", "", {}},
       {"GET", "/nope", O::kNotFound, "", "", {}},
       {"GET", "/", O::kNotFound, "", "", {}},
@@ -65,9 +69,10 @@ TEST(MessageTest, PercentDecodeTable) {
     std::optional<std::string> expected;
   };
   const std::vector<Case> cases = {
-      {"a%20b", false, "a b"}, {"a+b", true, "a b"},   {"a+b", false, "a+b"},
-      {"%41%62", false, "Ab"}, {"%4", false, std::nullopt}, {"%zz", false, std::nullopt},
-      {"%", false, std::nullopt}, {"", false, ""},
+      {"a%20b", false, "a b"},     {"a+b", true, "a b"},
+      {"a+b", false, "a+b"},       {"%41%62", false, "Ab"},
+      {"%4", false, std::nullopt}, {"%zz", false, std::nullopt},
+      {"%", false, std::nullopt},  {"", false, ""},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.text);

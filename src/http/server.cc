@@ -112,13 +112,13 @@ class Session : public std::enable_shared_from_this<Session> {
     if (buffer_.size() > 0) return ReadHeader();  // Pipelined bytes are already here.
     idle_ = true;
     stream_.expires_after(state_.options.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](
-                                                       beast::error_code error, size_t count) {
-      self->idle_ = false;
-      self->buffer_.commit(count);
-      if (error) return self->Close();
-      self->ReadHeader();
-    });
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code error, size_t count) {
+                              self->idle_ = false;
+                              self->buffer_.commit(count);
+                              if (error) return self->Close();
+                              self->ReadHeader();
+                            });
   }
 
   void ReadHeader() {
@@ -126,10 +126,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(state_.options.body_limit_bytes);
     parser_->header_limit(state_.options.header_limit_bytes);
     stream_.expires_after(state_.options.header_timeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code error, size_t) {
-                               self->OnHeader(error);
-                             });
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code error, size_t) { self->OnHeader(error); });
   }
 
   void OnHeader(beast::error_code error) {
@@ -153,8 +152,8 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (error.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
         error != bhttp::error::end_of_stream && error != bhttp::error::partial_message) {
-      return RespondWithError(ErrorCode::kBadRequest, "The request is not valid HTTP/1.1: " +
-                                                          error.message() + ".");
+      return RespondWithError(ErrorCode::kBadRequest,
+                              "The request is not valid HTTP/1.1: " + error.message() + ".");
     }
     // Timeouts, resets and clean end-of-stream: nothing useful can be written back.
     Close();
@@ -243,14 +242,14 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_after(state_.options.request_timeout);
     bool close_after = !keep_alive;
     bool linger = response.close_connection;
-    bhttp::async_write(stream_, *message,
-                       [self = shared_from_this(), message, close_after, linger](
-                           beast::error_code error, size_t) {
-                         if (error) return self->Close();
-                         if (linger) return self->LingeringClose();
-                         if (close_after) return self->Close();
-                         self->WaitForRequest();
-                       });
+    bhttp::async_write(
+        stream_, *message,
+        [self = shared_from_this(), message, close_after, linger](beast::error_code error, size_t) {
+          if (error) return self->Close();
+          if (linger) return self->LingeringClose();
+          if (close_after) return self->Close();
+          self->WaitForRequest();
+        });
   }
 
   // After an early error (413) the client may still be sending its body. Closing at once would
@@ -287,16 +286,16 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 void Server::State::Accept() {
-  acceptor->async_accept(
-      net::make_strand(io_context), [this](beast::error_code error, tcp::socket socket) {
-        if (stopping.load() || !acceptor->is_open()) return;
-        if (!error) {
-          beast::error_code ignored;
-          socket.set_option(tcp::no_delay(true), ignored);
-          std::make_shared<Session>(std::move(socket), *this)->Start();
-        }
-        Accept();
-      });
+  acceptor->async_accept(net::make_strand(io_context),
+                         [this](beast::error_code error, tcp::socket socket) {
+                           if (stopping.load() || !acceptor->is_open()) return;
+                           if (!error) {
+                             beast::error_code ignored;
+                             socket.set_option(tcp::no_delay(true), ignored);
+                             std::make_shared<Session>(std::move(socket), *this)->Start();
+                           }
+                           Accept();
+                         });
 }
 
 Server::Server(ServerOptions options, Handler handler, RequestObserver observer)

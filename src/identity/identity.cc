@@ -76,9 +76,8 @@ std::optional<uint32_t> ScopesFromText(std::string_view text) {
   size_t start = 0;
   while (true) {
     size_t comma = text.find(',', start);
-    std::string_view part = text.substr(start, comma == std::string_view::npos
-                                                   ? std::string_view::npos
-                                                   : comma - start);
+    std::string_view part = text.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     if (part == "read") {
       scopes |= kScopeRead;
     } else if (part == "write") {
@@ -118,8 +117,9 @@ Result<User> IdentityService::CreateUser(std::string_view email, std::string_vie
 Result<User> IdentityService::FindUserByEmail(std::string_view email) {
   std::optional<User> user;
   Status status = database_.Read([&](store::Connection& connection) -> Status {
-    auto rows = connection.Query("SELECT id, email, name, created_at, retention_days FROM users WHERE email = ?",
-                                 {std::string(email)});
+    auto rows = connection.Query(
+        "SELECT id, email, name, created_at, retention_days FROM users WHERE email = ?",
+        {std::string(email)});
     if (!rows.ok()) return rows.status();
     if (!rows.value().empty()) user = UserFromRow(rows.value()[0], 0);
     return Status::Ok();
@@ -132,8 +132,8 @@ Result<User> IdentityService::FindUserByEmail(std::string_view email) {
 Result<User> IdentityService::GetUser(int64_t user_id) {
   std::optional<User> user;
   Status status = database_.Read([&](store::Connection& connection) -> Status {
-    auto rows = connection.Query("SELECT id, email, name, created_at, retention_days FROM users WHERE id = ?",
-                                 {user_id});
+    auto rows = connection.Query(
+        "SELECT id, email, name, created_at, retention_days FROM users WHERE id = ?", {user_id});
     if (!rows.ok()) return rows.status();
     if (!rows.value().empty()) user = UserFromRow(rows.value()[0], 0);
     return Status::Ok();
@@ -165,7 +165,8 @@ Result<User> IdentityService::UpdateUser(int64_t user_id, const UserUpdate& upda
     invalid.field_errors.push_back({"name", "must be at most 200 characters"});
   }
   if (update.retention_days && *update.retention_days &&
-      (**update.retention_days < kRetentionDaysMin || **update.retention_days > kRetentionDaysMax)) {
+      (**update.retention_days < kRetentionDaysMin ||
+       **update.retention_days > kRetentionDaysMax)) {
     invalid.field_errors.push_back({"retention_days", "must be between 7 and 36500, or null"});
   }
   if (!invalid.field_errors.empty()) return invalid;

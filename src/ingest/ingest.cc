@@ -113,13 +113,20 @@ std::string TextFrom(TextSource source, const BankTransaction& transaction, bool
         return FirstNonEmpty({&counterparty, &other_party, &unstructured, &additional});
       }
       return FirstNonEmpty({&unstructured, &structured, &additional});
-    case TextSource::kCreditorName: return creditor;
-    case TextSource::kDebtorName: return debtor;
-    case TextSource::kCounterpartyName: return counterparty;
-    case TextSource::kRemittanceInformationUnstructured: return unstructured;
-    case TextSource::kRemittanceInformationStructured: return structured;
-    case TextSource::kAdditionalInformation: return additional;
-    case TextSource::kBankTransactionCode: return transaction.bank_transaction_code;
+    case TextSource::kCreditorName:
+      return creditor;
+    case TextSource::kDebtorName:
+      return debtor;
+    case TextSource::kCounterpartyName:
+      return counterparty;
+    case TextSource::kRemittanceInformationUnstructured:
+      return unstructured;
+    case TextSource::kRemittanceInformationStructured:
+      return structured;
+    case TextSource::kAdditionalInformation:
+      return additional;
+    case TextSource::kBankTransactionCode:
+      return transaction.bank_transaction_code;
   }
   return "";
 }
@@ -204,10 +211,10 @@ int MatchScore(const StoredRow& pending, const BankTransaction& booked, const st
   auto contains = [](const std::string& haystack, const std::string& needle) {
     return needle.size() >= 5 && haystack.find(needle) != std::string::npos;
   };
-  bool same_party = !counterparty.empty() && !pending.counterparty.empty() &&
-                    (pending.counterparty == counterparty ||
-                     contains(counterparty, pending.counterparty) ||
-                     contains(pending.counterparty, counterparty));
+  bool same_party =
+      !counterparty.empty() && !pending.counterparty.empty() &&
+      (pending.counterparty == counterparty || contains(counterparty, pending.counterparty) ||
+       contains(pending.counterparty, counterparty));
   if (!same_amount && !(same_party && same_sign)) return -1;
   int score = (same_amount ? 4 : 0) + (same_party ? 3 : 0);
   return score * 100 - static_cast<int>(std::min<int64_t>(std::abs(days), 99));
@@ -245,9 +252,9 @@ std::optional<DuplicateField> ParseDuplicateField(std::string_view name) {
 }
 
 std::vector<DuplicateField> DefaultDuplicateFields() {
-  return {DuplicateField::kDate,         DuplicateField::kAmount,
-          DuplicateField::kCurrency,     DuplicateField::kCreditorName,
-          DuplicateField::kDebtorName,   DuplicateField::kRemittanceInformationUnstructured};
+  return {DuplicateField::kDate,       DuplicateField::kAmount,
+          DuplicateField::kCurrency,   DuplicateField::kCreditorName,
+          DuplicateField::kDebtorName, DuplicateField::kRemittanceInformationUnstructured};
 }
 
 void Normalise(BankTransaction& transaction) {
@@ -256,10 +263,10 @@ void Normalise(BankTransaction& transaction) {
   }
   for (std::string* text :
        {&transaction.transaction_id, &transaction.internal_transaction_id,
-        &transaction.entry_reference, &transaction.creditor.name, &transaction.creditor.account_iban,
-        &transaction.creditor.account_other, &transaction.debtor.name,
-        &transaction.debtor.account_iban, &transaction.debtor.account_other,
-        &transaction.remittance_information_unstructured,
+        &transaction.entry_reference, &transaction.creditor.name,
+        &transaction.creditor.account_iban, &transaction.creditor.account_other,
+        &transaction.debtor.name, &transaction.debtor.account_iban,
+        &transaction.debtor.account_other, &transaction.remittance_information_unstructured,
         &transaction.remittance_information_structured, &transaction.additional_information,
         &transaction.bank_transaction_code, &transaction.merchant_category_code}) {
     CleanText(*text);
@@ -313,21 +320,39 @@ std::string ContentBase(const AccountConfig& account, const BankTransaction& t) 
   text.reserve(160);
   for (DuplicateField field : account.duplicate_fields) {
     switch (field) {
-      case DuplicateField::kDate: text += FormatOptionalDate(t.generated.date); break;
-      case DuplicateField::kBookingDate: text += FormatOptionalDate(t.booking_date); break;
-      case DuplicateField::kValueDate: text += FormatOptionalDate(t.value_date); break;
-      case DuplicateField::kAmount: text += std::to_string(t.amount_minor); break;
-      case DuplicateField::kCurrency: text += t.currency; break;
-      case DuplicateField::kCreditorName: text += t.creditor.name; break;
-      case DuplicateField::kDebtorName: text += t.debtor.name; break;
+      case DuplicateField::kDate:
+        text += FormatOptionalDate(t.generated.date);
+        break;
+      case DuplicateField::kBookingDate:
+        text += FormatOptionalDate(t.booking_date);
+        break;
+      case DuplicateField::kValueDate:
+        text += FormatOptionalDate(t.value_date);
+        break;
+      case DuplicateField::kAmount:
+        text += std::to_string(t.amount_minor);
+        break;
+      case DuplicateField::kCurrency:
+        text += t.currency;
+        break;
+      case DuplicateField::kCreditorName:
+        text += t.creditor.name;
+        break;
+      case DuplicateField::kDebtorName:
+        text += t.debtor.name;
+        break;
       case DuplicateField::kRemittanceInformationUnstructured:
         text += t.remittance_information_unstructured;
         break;
       case DuplicateField::kRemittanceInformationStructured:
         text += t.remittance_information_structured;
         break;
-      case DuplicateField::kAdditionalInformation: text += t.additional_information; break;
-      case DuplicateField::kBankTransactionCode: text += t.bank_transaction_code; break;
+      case DuplicateField::kAdditionalInformation:
+        text += t.additional_information;
+        break;
+      case DuplicateField::kBankTransactionCode:
+        text += t.bank_transaction_code;
+        break;
     }
     text.push_back('\x1f');
   }
@@ -559,8 +584,8 @@ Result<Outcome> Pipeline::Ingest(const AccountConfig& account, Batch batch, Rule
     auto decide_existing = [&](Planned& planned, StoredRow& row) {
       row.claimed = true;
       planned.row_id = row.id;
-      planned.action = row.fingerprint == planned.fingerprint ? Action::kUnchanged
-                                                              : Action::kUpdate;
+      planned.action =
+          row.fingerprint == planned.fingerprint ? Action::kUnchanged : Action::kUpdate;
     };
     for (size_t i = 0; i < batch.booked.size(); ++i) {
       BankTransaction& transaction = batch.booked[i];
@@ -675,22 +700,22 @@ Result<Outcome> Pipeline::Ingest(const AccountConfig& account, Batch batch, Rule
       bool added = planned.action == Action::kInsert;
       (added ? outcome.added_ids : outcome.modified_ids).push_back(transaction.id);
       ++(added ? outcome.added : outcome.modified);
-      auto change = connection.Execute(kChangeSql, {account.user_id, transaction.id,
-                                                    account.bank_account_id,
-                                                    std::string(added ? "added" : "modified"),
-                                                    now});
+      auto change =
+          connection.Execute(kChangeSql, {account.user_id, transaction.id, account.bank_account_id,
+                                          std::string(added ? "added" : "modified"), now});
       if (!change.ok()) return change.status();
     }
 
     if (batch.pending_list_is_complete) {
       for (const StoredRow& row : stored) {
         if (row.booked || row.claimed || row.manual) continue;
-        auto removed = connection.Execute(
-            "DELETE FROM bank_transactions WHERE id = ? AND user_id = ?", {row.id, account.user_id});
+        auto removed =
+            connection.Execute("DELETE FROM bank_transactions WHERE id = ? AND user_id = ?",
+                               {row.id, account.user_id});
         if (!removed.ok()) return removed.status();
-        auto change = connection.Execute(kChangeSql, {account.user_id, row.id,
-                                                      account.bank_account_id,
-                                                      std::string("removed"), now});
+        auto change = connection.Execute(
+            kChangeSql,
+            {account.user_id, row.id, account.bank_account_id, std::string("removed"), now});
         if (!change.ok()) return change.status();
         outcome.removed_ids.push_back(row.id);
         ++outcome.removed;

@@ -97,9 +97,9 @@ class IngestTest : public ::testing::Test {
     int64_t count = 0;
     EXPECT_TRUE(database_
                     ->Read([&](store::Connection& c) -> Status {
-                      auto result = c.Query(
-                          "SELECT COUNT(*) FROM transaction_changes WHERE kind = ?",
-                          {std::string(kind)});
+                      auto result =
+                          c.Query("SELECT COUNT(*) FROM transaction_changes WHERE kind = ?",
+                                  {std::string(kind)});
                       count = result.value()[0].Int(0);
                       return Status::Ok();
                     })
@@ -245,13 +245,12 @@ TEST(GeneratedFieldsTest, SourcesTable) {
   const std::vector<Case> cases = {
       {"auto out", &out, TextSource::kAuto, TextSource::kAuto, DateSource::kAuto, "Creditor Co",
        "remit text", "2025-03-01"},
-      {"auto in", &in, TextSource::kAuto, TextSource::kAuto, DateSource::kAuto, "Me",
-       "remit text", "2025-03-01"},
+      {"auto in", &in, TextSource::kAuto, TextSource::kAuto, DateSource::kAuto, "Me", "remit text",
+       "2025-03-01"},
       {"chosen", &out, TextSource::kDebtorName, TextSource::kAdditionalInformation,
        DateSource::kValueDate, "Me", "extra", "2025-03-03"},
       {"remittance as payee", &out, TextSource::kRemittanceInformationUnstructured,
-       TextSource::kBankTransactionCode, DateSource::kBookingDate, "remit text", "",
-       "2025-03-01"},
+       TextSource::kBankTransactionCode, DateSource::kBookingDate, "remit text", "", "2025-03-01"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.label);

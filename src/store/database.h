@@ -33,9 +33,11 @@ class Row {
  public:
   explicit Row(std::vector<Value> columns) : columns_(std::move(columns)) {}
   size_t size() const { return columns_.size(); }
-  bool IsNull(size_t index) const { return std::holds_alternative<std::monostate>(columns_[index]); }
-  int64_t Int(size_t index) const;           // 0 for NULL.
-  std::string Text(size_t index) const;      // "" for NULL.
+  bool IsNull(size_t index) const {
+    return std::holds_alternative<std::monostate>(columns_[index]);
+  }
+  int64_t Int(size_t index) const;       // 0 for NULL.
+  std::string Text(size_t index) const;  // "" for NULL.
   std::optional<std::string> OptionalText(size_t index) const;
   std::optional<int64_t> OptionalInt(size_t index) const;
 

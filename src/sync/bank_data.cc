@@ -117,8 +117,7 @@ BankAccount AccountFromRow(const store::Row& row) {
   a.details = row.Text(11);
   AccountSettings& s = a.settings;
   s.payee_source = ingest::ParseTextSource(row.Text(12)).value_or(ingest::TextSource::kAuto);
-  s.description_source =
-      ingest::ParseTextSource(row.Text(13)).value_or(ingest::TextSource::kAuto);
+  s.description_source = ingest::ParseTextSource(row.Text(13)).value_or(ingest::TextSource::kAuto);
   s.date_source = ingest::ParseDateSource(row.Text(14)).value_or(ingest::DateSource::kAuto);
   if (!row.IsNull(15)) {
     auto date = domain::ParseDate(row.Text(15));
@@ -175,9 +174,12 @@ Error FromSourceError(const sources::SourceError& error) {
 
 std::string_view HealthStatusName(HealthStatus status) {
   switch (status) {
-    case HealthStatus::kHealthy: return "HEALTHY";
-    case HealthStatus::kFailing: return "FAILING";
-    case HealthStatus::kDead: return "DEAD";
+    case HealthStatus::kHealthy:
+      return "HEALTHY";
+    case HealthStatus::kFailing:
+      return "FAILING";
+    case HealthStatus::kDead:
+      return "DEAD";
   }
   return "HEALTHY";
 }
@@ -342,8 +344,7 @@ Status BankDataService::DeleteConnection(int64_t user_id, int64_t connection_id)
   return Status::Ok();
 }
 
-Result<BankConnection> BankDataService::DisableConnection(int64_t user_id,
-                                                          int64_t connection_id) {
+Result<BankConnection> BankDataService::DisableConnection(int64_t user_id, int64_t connection_id) {
   int64_t now = clock_.NowMilliseconds();
   Status status = database_.Write([&](store::Connection& connection) -> Status {
     auto changed = connection.Execute(
@@ -391,8 +392,7 @@ Result<BankConnection> BankDataService::ReconfirmConsent(
   return GetConnection(user_id, connection_id);
 }
 
-Result<BankConnection> BankDataService::DecideSandboxConsent(int64_t user_id,
-                                                             int64_t connection_id,
+Result<BankConnection> BankDataService::DecideSandboxConsent(int64_t user_id, int64_t connection_id,
                                                              bool approve) {
   auto existing = GetConnection(user_id, connection_id);
   if (!existing.ok()) return existing.error();
@@ -422,9 +422,10 @@ Result<BankConnection> BankDataService::SetSandboxFaults(int64_t user_id, int64_
   // A new plan is a new simulated bank state: waits the old plan asked for are forgotten.
   Status unblocked = database_.Write([&](store::Connection& connection) -> Status {
     return connection
-        .Execute("UPDATE bank_accounts SET sync_blocked_until = NULL WHERE bank_connection_id = ? "
-                 "AND user_id = ?",
-                 {connection_id, user_id})
+        .Execute(
+            "UPDATE bank_accounts SET sync_blocked_until = NULL WHERE bank_connection_id = ? "
+            "AND user_id = ?",
+            {connection_id, user_id})
         .status();
   });
   if (!unblocked.ok()) return unblocked.error();
@@ -446,8 +447,7 @@ Status BankDataService::ApplyConsent(int64_t connection_id, const sources::Conse
   });
 }
 
-Result<BankConnection> BankDataService::RefreshConnection(int64_t user_id,
-                                                          int64_t connection_id) {
+Result<BankConnection> BankDataService::RefreshConnection(int64_t user_id, int64_t connection_id) {
   auto existing = GetConnection(user_id, connection_id);
   if (!existing.ok()) return existing.error();
   auto entry = SourceFor(existing.value().integrator);
@@ -536,8 +536,8 @@ Result<std::vector<BankAccount>> BankDataService::ListAccounts(
     std::string sql = "SELECT " + std::string(kAccountColumns) +
                       " FROM bank_accounts a WHERE a.user_id = ? AND (? IS NULL OR "
                       "a.bank_connection_id = ?) ORDER BY a.id";
-    auto rows = connection.Query(sql, {user_id, store::OptionalInt(connection_id),
-                                       store::OptionalInt(connection_id)});
+    auto rows = connection.Query(
+        sql, {user_id, store::OptionalInt(connection_id), store::OptionalInt(connection_id)});
     if (!rows.ok()) return rows.status();
     for (const auto& row : rows.value()) accounts.push_back(AccountFromRow(row));
     return Status::Ok();
@@ -649,9 +649,9 @@ Status BankDataService::RecordFailure(const BankAccount& account,
   return database_.Write([&](store::Connection& connection) -> Status {
     if (blocked_until) {
       // Respect the bank's limit: no call for this account until it says so.
-      auto blocked = connection.Execute(
-          "UPDATE bank_accounts SET sync_blocked_until = ? WHERE id = ?",
-          {*blocked_until, account.id});
+      auto blocked =
+          connection.Execute("UPDATE bank_accounts SET sync_blocked_until = ? WHERE id = ?",
+                             {*blocked_until, account.id});
       if (!blocked.ok()) return blocked.status();
     }
     for (std::string_view table : {"bank_accounts", "bank_connections"}) {
@@ -666,9 +666,8 @@ Status BankDataService::RecordFailure(const BankAccount& account,
     }
     if (!expired) return Status::Ok();
     return connection
-        .Execute(
-            "UPDATE bank_connections SET status = 'EX', status_message = ? WHERE id = ?",
-            {message, account.bank_connection_id})
+        .Execute("UPDATE bank_connections SET status = 'EX', status_message = ? WHERE id = ?",
+                 {message, account.bank_connection_id})
         .status();
   });
 }
@@ -754,8 +753,8 @@ Result<SyncReport> BankDataService::SyncAccount(int64_t user_id, int64_t account
     if (request.date_from) {
       from = *request.date_from;
     } else if (account.transactions_last_synced_at_ms) {
-      domain::Date last = domain::Timestamp::FromUnixTimeMs(
-                              *account.transactions_last_synced_at_ms)->date();
+      domain::Date last =
+          domain::Timestamp::FromUnixTimeMs(*account.transactions_last_synced_at_ms)->date();
       from = last.AddDays(-kResyncOverlapDays).value_or(last);
     } else if (account.settings.sync_start_date) {
       from = *account.settings.sync_start_date;
@@ -893,13 +892,13 @@ Result<int64_t> BankDataService::PurgeExpiredData() {
           "DELETE FROM bank_transactions WHERE user_id = ? AND generated_date < ?",
           {user.Int(0), cutoff_date});
       if (!transactions.ok()) return transactions.status();
-      auto balances = connection.Execute(
-          "DELETE FROM bank_balances WHERE user_id = ? AND reference_date < ?",
-          {user.Int(0), cutoff_date});
+      auto balances =
+          connection.Execute("DELETE FROM bank_balances WHERE user_id = ? AND reference_date < ?",
+                             {user.Int(0), cutoff_date});
       if (!balances.ok()) return balances.status();
-      auto changes = connection.Execute(
-          "DELETE FROM transaction_changes WHERE user_id = ? AND created_at < ?",
-          {user.Int(0), now - days * kDayMs});
+      auto changes =
+          connection.Execute("DELETE FROM transaction_changes WHERE user_id = ? AND created_at < ?",
+                             {user.Int(0), now - days * kDayMs});
       if (!changes.ok()) return changes.status();
       deleted += transactions.value() + balances.value();
     }

@@ -91,8 +91,7 @@ class BankDataService {
   Result<BankConnection> ReconfirmConsent(int64_t user_id, int64_t connection_id,
                                           std::optional<int32_t> access_valid_for_days);
   // Approves or rejects the sandbox consent page, then refreshes the connection.
-  Result<BankConnection> DecideSandboxConsent(int64_t user_id, int64_t connection_id,
-                                              bool approve);
+  Result<BankConnection> DecideSandboxConsent(int64_t user_id, int64_t connection_id, bool approve);
   Result<BankConnection> SetSandboxFaults(int64_t user_id, int64_t connection_id,
                                           std::string_view spec);
   // Reads the consent's status from the source; once linked, creates the accounts.

@@ -59,8 +59,8 @@ Result<std::optional<SandboxConsentRecord>> DatabaseSandboxConsentStore::Load(
     r.institution_id = row.Text(1);
     r.caller_reference = row.Text(2);
     r.redirect_url = row.Text(3);
-    r.status = sources::ParseConsentStatusCode(row.Text(4))
-                   .value_or(sources::ConsentStatus::kCreated);
+    r.status =
+        sources::ParseConsentStatusCode(row.Text(4)).value_or(sources::ConsentStatus::kCreated);
     r.created_at_ms = row.Int(5);
     r.linked_at_ms = row.OptionalInt(6);
     r.max_historical_days = static_cast<int32_t>(row.Int(7));
@@ -88,11 +88,9 @@ Status DatabaseSandboxConsentStore::Save(const SandboxConsentRecord& r) {
             "excluded.status, linked_at = excluded.linked_at, access_valid_for_days = "
             "excluded.access_valid_for_days, redirect_url = excluded.redirect_url",
             {r.consent_reference, UserIdOf(r.caller_reference), r.institution_id,
-             r.caller_reference, r.redirect_url,
-             std::string(sources::ConsentStatusCode(r.status)), r.created_at_ms,
-             store::OptionalInt(r.linked_at_ms),
-             int64_t{r.max_historical_days}, int64_t{r.access_valid_for_days},
-             SeedToColumn(r.seed), int64_t{r.account_count},
+             r.caller_reference, r.redirect_url, std::string(sources::ConsentStatusCode(r.status)),
+             r.created_at_ms, store::OptionalInt(r.linked_at_ms), int64_t{r.max_historical_days},
+             int64_t{r.access_valid_for_days}, SeedToColumn(r.seed), int64_t{r.account_count},
              int64_t{r.volume.daily_transactions_min}, int64_t{r.volume.daily_transactions_max}})
         .status();
   });

@@ -64,8 +64,7 @@ Status SyncScheduler::EnsureScheduled() {
 jobs::JobOutcome SyncScheduler::RunAccountSync(const jobs::Job& job) {
   rapidjson::Document payload;
   payload.Parse(job.payload.c_str());
-  if (!payload.IsObject() || !payload.HasMember("account_id") ||
-      !payload["account_id"].IsInt64()) {
+  if (!payload.IsObject() || !payload.HasMember("account_id") || !payload["account_id"].IsInt64()) {
     return jobs::JobOutcome::Failed("payload has no account_id");
   }
   int64_t account_id = payload["account_id"].GetInt64();
@@ -88,8 +87,8 @@ jobs::JobOutcome SyncScheduler::RunAccountSync(const jobs::Job& job) {
     case ErrorCode::kTooManyRequests:
       // The bank's own limit: wait as long as it says, at least a minute. A reschedule, not a
       // retry, so a bank that keeps limiting never uses up the job's attempts.
-      return jobs::JobOutcome::RescheduleAt(
-          now + std::max<int64_t>(60, error.retry_after_seconds) * 1000);
+      return jobs::JobOutcome::RescheduleAt(now + std::max<int64_t>(60, error.retry_after_seconds) *
+                                                      1000);
     case ErrorCode::kUnavailable:
     case ErrorCode::kInternal:
       if (job.attempts < kQuickRetries) return jobs::JobOutcome::RetryWithBackoff(error.detail);

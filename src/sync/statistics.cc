@@ -147,9 +147,8 @@ SqlQuery SectionSql(int64_t user_id, const TransactionStatisticsQuery& query,
   SqlQuery filter = FilterSql(user_id, query);
   std::string prefix = group_columns.empty() ? "" : std::string(group_columns) + ", ";
   SqlQuery section;
-  section.sql = "SELECT " + prefix + std::string(kFlowColumns) +
-                " FROM bank_transactions WHERE " + filter.sql + " GROUP BY " + prefix +
-                "currency ORDER BY " + prefix + "currency";
+  section.sql = "SELECT " + prefix + std::string(kFlowColumns) + " FROM bank_transactions WHERE " +
+                filter.sql + " GROUP BY " + prefix + "currency ORDER BY " + prefix + "currency";
   section.params = std::move(filter.params);
   return section;
 }
@@ -161,8 +160,7 @@ Result<MoneyFlow> ReadFlow(const store::Row& row, size_t first) {
   flow.currency = row.Text(first);
   auto currency = domain::Currency::FromCode(flow.currency);
   if (!currency) {
-    return Error::Of(ErrorCode::kInternal, "stored transaction currency unknown: " +
-                                               flow.currency);
+    return Error::Of(ErrorCode::kInternal, "stored transaction currency unknown: " + flow.currency);
   }
   flow.exponent = currency->exponent();
   flow.count = row.Int(first + 1);
@@ -226,8 +224,8 @@ Status ReadTransactionStatistics(store::Connection& connection, int64_t user_id,
   status = RunSection(connection, SectionSql(user_id, query, period), statistics.periods,
                       [](const store::Row& row) { return row.Text(0); });
   if (!status.ok()) return status;
-  return RunSection(connection, SectionSql(user_id, query, "bank_account_id"),
-                    statistics.accounts, [](const store::Row& row) { return row.Int(0); });
+  return RunSection(connection, SectionSql(user_id, query, "bank_account_id"), statistics.accounts,
+                    [](const store::Row& row) { return row.Int(0); });
 }
 
 // ---------------------------------------------------------------------------------------------

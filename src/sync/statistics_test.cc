@@ -52,8 +52,8 @@ TEST(StatisticsQueryTest, RangeIsAtMostThreeYears) {
 
 // Each bad parameter is reported once, under the name it was sent with.
 TEST(StatisticsQueryTest, NamesEveryInvalidParameter) {
-  EXPECT_EQ(ErrorFields({{"group_by", "year"}, {"status", "X"}, {"bank_account_id", "-1"},
-                         {"limit", "5"}}),
+  EXPECT_EQ(ErrorFields(
+                {{"group_by", "year"}, {"status", "X"}, {"bank_account_id", "-1"}, {"limit", "5"}}),
             (std::vector<std::string>{"group_by", "status", "bank_account_id", "limit"}));
   EXPECT_EQ(ErrorFields({{"status", "booked"}, {"status", "pending"}}),
             std::vector<std::string>{"status"});

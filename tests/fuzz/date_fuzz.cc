@@ -49,8 +49,7 @@ void CheckTimestampText(std::string_view text) {
   const finsync::domain::TimestampParseResult parsed = finsync::domain::ParseTimestamp(text);
   if (!parsed.ok()) return;
   const std::string formatted = finsync::domain::FormatTimestamp(parsed.timestamp);
-  const finsync::domain::TimestampParseResult reparsed =
-      finsync::domain::ParseTimestamp(formatted);
+  const finsync::domain::TimestampParseResult reparsed = finsync::domain::ParseTimestamp(formatted);
   Check(reparsed.ok(), "formatted timestamp parses");
   Check(reparsed.timestamp == parsed.timestamp, "parse(format(parse(text))) is stable");
   Check(finsync::domain::FormatTimestamp(reparsed.timestamp) == formatted,
@@ -89,8 +88,7 @@ void CheckMilliseconds(int64_t raw_ms) {
   const finsync::domain::TimestampParseResult reparsed =
       finsync::domain::ParseTimestamp(finsync::domain::FormatTimestamp(*timestamp));
   Check(reparsed.ok() && reparsed.timestamp == *timestamp, "parse(format(instant)) == instant");
-  const bool in_range =
-      raw_ms >= Timestamp::kUnixTimeMinMs && raw_ms <= Timestamp::kUnixTimeMaxMs;
+  const bool in_range = raw_ms >= Timestamp::kUnixTimeMinMs && raw_ms <= Timestamp::kUnixTimeMaxMs;
   Check(Timestamp::FromUnixTimeMs(raw_ms).has_value() == in_range, "range check is exact");
 }
 

@@ -98,8 +98,7 @@ void CheckLocalizedAgreesWithPlain(std::string_view text, int32_t exponent,
   Check(plain.amount_minor == localized.amount_minor, "localized and plain parses agree");
 }
 
-void CheckIntegerRoundTrip(int64_t amount_minor, int32_t exponent,
-                           SeparatorConvention convention) {
+void CheckIntegerRoundTrip(int64_t amount_minor, int32_t exponent, SeparatorConvention convention) {
   const std::string plain = finsync::domain::FormatDecimalAmount(amount_minor, exponent);
   const AmountParseResult parsed = finsync::domain::ParseDecimalAmount(plain, exponent);
   Check(parsed.ok() && parsed.amount_minor == amount_minor, "parse(format(value)) == value");
@@ -110,9 +109,7 @@ void CheckIntegerRoundTrip(int64_t amount_minor, int32_t exponent,
         "localized parse of localized format gives the value");
 }
 
-bool FitsInt64(__int128 value) {
-  return value >= INT64_MIN && value <= INT64_MAX;
-}
+bool FitsInt64(__int128 value) { return value >= INT64_MIN && value <= INT64_MAX; }
 
 void CheckArithmetic(int64_t left, int64_t right) {
   const __int128 sum = static_cast<__int128>(left) + right;
@@ -136,9 +133,8 @@ void CheckMilliunits(int64_t amount_minor, int32_t exponent) {
   const finsync::domain::MilliunitsResult milliunits =
       finsync::domain::MinorToMilliunits(amount_minor, exponent);
   // The exact answer in 128 bits says whether the conversion had to be refused.
-  const bool exact = exponent <= 3
-      ? FitsInt64(amount_minor * PowerOfTen(3 - exponent))
-      : amount_minor % PowerOfTen(exponent - 3) == 0;
+  const bool exact = exponent <= 3 ? FitsInt64(amount_minor * PowerOfTen(3 - exponent))
+                                   : amount_minor % PowerOfTen(exponent - 3) == 0;
   Check(milliunits.ok() == exact, "milliunits refused exactly when not representable");
   if (!milliunits.ok()) return;
   const finsync::domain::MilliunitsResult minor =

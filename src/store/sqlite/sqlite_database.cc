@@ -147,8 +147,8 @@ Result<std::unique_ptr<SqliteConnection>> OpenConnection(const std::string& path
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (writer ? SQLITE_OPEN_CREATE : 0);
   int code = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (code != SQLITE_OK) {
-    std::string detail = "cannot open database " + path + ": " +
-                         (db ? sqlite3_errmsg(db) : sqlite3_errstr(code));
+    std::string detail =
+        "cannot open database " + path + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(code));
     sqlite3_close_v2(db);
     return Error::Of(ErrorCode::kUnavailable, detail);
   }
