@@ -44,6 +44,31 @@ Error NotFound(std::string_view what) {
   return Error::Of(ErrorCode::kNotFound, "The " + std::string(what) + " was not found.");
 }
 
+// Runs one query on a reader and maps every row.
+template <typename T, typename Map>
+Result<std::vector<T>> ReadRows(store::Database& database, const std::string& sql,
+                                std::initializer_list<store::Value> params, Map map) {
+  std::vector<T> items;
+  Status status = database.Read([&](store::Connection& connection) -> Status {
+    auto rows = connection.Query(sql, params);
+    if (!rows.ok()) return rows.status();
+    for (const auto& row : rows.value()) items.push_back(map(row));
+    return Status::Ok();
+  });
+  if (!status.ok()) return status.error();
+  return items;
+}
+
+// The first row mapped, or kNotFound naming `what`.
+template <typename T, typename Map>
+Result<T> ReadOne(store::Database& database, const std::string& sql,
+                  std::initializer_list<store::Value> params, std::string_view what, Map map) {
+  auto items = ReadRows<T>(database, sql, params, map);
+  if (!items.ok()) return items.error();
+  if (items.value().empty()) return NotFound(what);
+  return std::move(items.value()[0]);
+}
+
 Error Invalid(std::string field, std::string message) {
   Error error = Error::Of(ErrorCode::kValidationFailed, "The given data was invalid.");
   error.field_errors.push_back({std::move(field), std::move(message)});
@@ -271,49 +296,27 @@ Result<BankConnection> BankDataService::CreateConnection(int64_t user_id,
 }
 
 Result<std::vector<BankConnection>> BankDataService::ListConnections(int64_t user_id) {
-  std::vector<BankConnection> connections;
-  Status status = database_.Read([&](store::Connection& connection) -> Status {
-    auto rows = connection.Query("SELECT " + std::string(kConnectionColumns) +
-                                     " FROM bank_connections WHERE user_id = ? ORDER BY id",
-                                 {user_id});
-    if (!rows.ok()) return rows.status();
-    for (const auto& row : rows.value()) connections.push_back(ConnectionFromRow(row));
-    return Status::Ok();
-  });
-  if (!status.ok()) return status.error();
-  return connections;
+  return ReadRows<BankConnection>(database_,
+                                  "SELECT " + std::string(kConnectionColumns) +
+                                      " FROM bank_connections WHERE user_id = ? ORDER BY id",
+                                  {user_id}, ConnectionFromRow);
 }
 
 Result<BankConnection> BankDataService::GetConnection(int64_t user_id, int64_t connection_id) {
-  std::optional<BankConnection> found;
-  Status status = database_.Read([&](store::Connection& connection) -> Status {
-    auto rows = connection.Query("SELECT " + std::string(kConnectionColumns) +
+  return ReadOne<BankConnection>(database_,
+                                 "SELECT " + std::string(kConnectionColumns) +
                                      " FROM bank_connections WHERE id = ? AND user_id = ?",
-                                 {connection_id, user_id});
-    if (!rows.ok()) return rows.status();
-    if (!rows.value().empty()) found = ConnectionFromRow(rows.value()[0]);
-    return Status::Ok();
-  });
-  if (!status.ok()) return status.error();
-  if (!found) return NotFound("bank connection");
-  return *found;
+                                 {connection_id, user_id}, "bank connection", ConnectionFromRow);
 }
 
 Result<BankConnection> BankDataService::FindByConsent(std::string_view integrator,
                                                       std::string_view consent_reference) {
-  std::optional<BankConnection> found;
-  Status status = database_.Read([&](store::Connection& connection) -> Status {
-    auto rows = connection.Query(
-        "SELECT " + std::string(kConnectionColumns) +
-            " FROM bank_connections WHERE integrator = ? AND consent_reference = ?",
-        {std::string(integrator), std::string(consent_reference)});
-    if (!rows.ok()) return rows.status();
-    if (!rows.value().empty()) found = ConnectionFromRow(rows.value()[0]);
-    return Status::Ok();
-  });
-  if (!status.ok()) return status.error();
-  if (!found) return NotFound("bank connection");
-  return *found;
+  return ReadOne<BankConnection>(
+      database_,
+      "SELECT " + std::string(kConnectionColumns) +
+          " FROM bank_connections WHERE integrator = ? AND consent_reference = ?",
+      {std::string(integrator), std::string(consent_reference)}, "bank connection",
+      ConnectionFromRow);
 }
 
 Status BankDataService::DeleteConnection(int64_t user_id, int64_t connection_id) {
@@ -531,34 +534,20 @@ Status BankDataService::CreateAccounts(const BankConnection& bank_connection,
 
 Result<std::vector<BankAccount>> BankDataService::ListAccounts(
     int64_t user_id, std::optional<int64_t> connection_id) {
-  std::vector<BankAccount> accounts;
-  Status status = database_.Read([&](store::Connection& connection) -> Status {
-    std::string sql = "SELECT " + std::string(kAccountColumns) +
-                      " FROM bank_accounts a WHERE a.user_id = ? AND (? IS NULL OR "
-                      "a.bank_connection_id = ?) ORDER BY a.id";
-    auto rows = connection.Query(
-        sql, {user_id, store::OptionalInt(connection_id), store::OptionalInt(connection_id)});
-    if (!rows.ok()) return rows.status();
-    for (const auto& row : rows.value()) accounts.push_back(AccountFromRow(row));
-    return Status::Ok();
-  });
-  if (!status.ok()) return status.error();
-  return accounts;
+  return ReadRows<BankAccount>(
+      database_,
+      "SELECT " + std::string(kAccountColumns) +
+          " FROM bank_accounts a WHERE a.user_id = ? AND (? IS NULL OR "
+          "a.bank_connection_id = ?) ORDER BY a.id",
+      {user_id, store::OptionalInt(connection_id), store::OptionalInt(connection_id)},
+      AccountFromRow);
 }
 
 Result<BankAccount> BankDataService::GetAccount(int64_t user_id, int64_t account_id) {
-  std::optional<BankAccount> found;
-  Status status = database_.Read([&](store::Connection& connection) -> Status {
-    auto rows = connection.Query("SELECT " + std::string(kAccountColumns) +
-                                     " FROM bank_accounts a WHERE a.id = ? AND a.user_id = ?",
-                                 {account_id, user_id});
-    if (!rows.ok()) return rows.status();
-    if (!rows.value().empty()) found = AccountFromRow(rows.value()[0]);
-    return Status::Ok();
-  });
-  if (!status.ok()) return status.error();
-  if (!found) return NotFound("bank account");
-  return *found;
+  return ReadOne<BankAccount>(database_,
+                              "SELECT " + std::string(kAccountColumns) +
+                                  " FROM bank_accounts a WHERE a.id = ? AND a.user_id = ?",
+                              {account_id, user_id}, "bank account", AccountFromRow);
 }
 
 Result<BankAccount> BankDataService::UpdateAccount(int64_t user_id, int64_t account_id,
@@ -831,36 +820,21 @@ Result<std::vector<StoredBalance>> BankDataService::ListBalances(int64_t user_id
                                                                  int64_t account_id) {
   auto account = GetAccount(user_id, account_id);
   if (!account.ok()) return account.error();
-  std::vector<StoredBalance> balances;
-  Status status = database_.Read([&](store::Connection& connection) -> Status {
-    auto rows = connection.Query(
-        "SELECT " + std::string(kBalanceColumns) +
-            " FROM bank_balances WHERE bank_account_id = ? AND user_id = ? ORDER BY "
-            "reference_date DESC, id DESC",
-        {account_id, user_id});
-    if (!rows.ok()) return rows.status();
-    for (const auto& row : rows.value()) balances.push_back(BalanceFromRow(row));
-    return Status::Ok();
-  });
-  if (!status.ok()) return status.error();
-  return balances;
+  return ReadRows<StoredBalance>(
+      database_,
+      "SELECT " + std::string(kBalanceColumns) +
+          " FROM bank_balances WHERE bank_account_id = ? AND user_id = ? ORDER BY "
+          "reference_date DESC, id DESC",
+      {account_id, user_id}, BalanceFromRow);
 }
 
 Result<StoredBalance> BankDataService::GetBalance(int64_t user_id, int64_t account_id,
                                                   int64_t balance_id) {
-  std::optional<StoredBalance> found;
-  Status status = database_.Read([&](store::Connection& connection) -> Status {
-    auto rows = connection.Query(
-        "SELECT " + std::string(kBalanceColumns) +
-            " FROM bank_balances WHERE id = ? AND bank_account_id = ? AND user_id = ?",
-        {balance_id, account_id, user_id});
-    if (!rows.ok()) return rows.status();
-    if (!rows.value().empty()) found = BalanceFromRow(rows.value()[0]);
-    return Status::Ok();
-  });
-  if (!status.ok()) return status.error();
-  if (!found) return NotFound("balance");
-  return *found;
+  return ReadOne<StoredBalance>(
+      database_,
+      "SELECT " + std::string(kBalanceColumns) +
+          " FROM bank_balances WHERE id = ? AND bank_account_id = ? AND user_id = ?",
+      {balance_id, account_id, user_id}, "balance", BalanceFromRow);
 }
 
 Status BankDataService::DeleteBalance(int64_t user_id, int64_t account_id, int64_t balance_id) {
