@@ -13,6 +13,11 @@ case "$config" in
                -DCMAKE_CXX_COMPILER=clang++-14) ;;
   *) echo "unknown configuration $config (release, asan or fuzz)" >&2; exit 2 ;;
 esac
+# ccache, when installed, shares object files between work trees (CCACHE_BASEDIR).
+if command -v ccache >/dev/null; then
+  flags+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR="$PWD"
+fi
 if [ ! -f "build/$config/build.ninja" ]; then
   cmake -G Ninja -S . -B "build/$config" "${flags[@]}" >/dev/null
 fi

@@ -8,7 +8,8 @@ PACKAGES=(
   libboost-dev libboost-system-dev libssl-dev libsqlite3-dev sqlite3
   rapidjson-dev libspdlog-dev libfmt-dev libcli11-dev libre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 wrk clang-14 libclang-rt-14-dev
+  python3 python3-yaml python3-jsonschema libcurl4-openssl-dev nodejs
+  wrk clang-14 libclang-rt-14-dev
 )
 
 missing=()

@@ -303,6 +303,251 @@ CREATE INDEX rule_logs_by_user ON rule_logs(user_id, id);
 CREATE INDEX rule_logs_by_rule ON rule_logs(user_id, rule_id, id);
 CREATE INDEX rule_logs_by_transaction ON rule_logs(user_id, bank_transaction_id, id);
 )sql"},
+    // Destinations and delivery (src/delivery). Secrets (YNAB and Lunch Money tokens, webhook
+    // destination secrets) are stored only as ciphertext sealed with the server key
+    // (common/secret_box.h). YNAB tables mirror YNAB's own objects (ynab_id is YNAB's UUID;
+    // amounts are YNAB milliunits); server_knowledge_* are the delta cursors. A transfer link
+    // sends one bank account to one destination (destination_type + destination_id: a
+    // ynab_budget_accounts, lunch_money_assets or webhook_destinations row). transfer_items is
+    // the link's current record per bank transaction (what was sent, under which import id,
+    // and where it is now); transfer_logs is the history of every send, update, skip, failure
+    // and undo.
+    {6, "destinations_and_transfers", R"sql(
+CREATE TABLE ynab_connections (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  token_ciphertext BLOB NOT NULL,
+  ynab_user_id TEXT NOT NULL DEFAULT '',
+  enabled INTEGER NOT NULL DEFAULT 1,
+  sync_balances INTEGER NOT NULL DEFAULT 1,
+  sync_payees INTEGER NOT NULL DEFAULT 1,
+  sync_categories INTEGER NOT NULL DEFAULT 1,
+  sync_transactions INTEGER NOT NULL DEFAULT 1,
+  health_status TEXT NOT NULL DEFAULT 'HEALTHY',
+  health_message TEXT NOT NULL DEFAULT '',
+  failure_count INTEGER NOT NULL DEFAULT 0,
+  last_attempt_at INTEGER,
+  last_synced_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX ynab_connections_by_user ON ynab_connections(user_id, id);
+CREATE TABLE ynab_budgets (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL,
+  connection_id INTEGER NOT NULL REFERENCES ynab_connections(id) ON DELETE CASCADE,
+  ynab_id TEXT NOT NULL,
+  enabled INTEGER NOT NULL DEFAULT 1,
+  ignored INTEGER NOT NULL DEFAULT 0,
+  name TEXT NOT NULL DEFAULT '',
+  currency TEXT NOT NULL DEFAULT '',
+  first_month TEXT NOT NULL DEFAULT '',
+  last_month TEXT NOT NULL DEFAULT '',
+  knowledge_accounts INTEGER,
+  knowledge_payees INTEGER,
+  knowledge_categories INTEGER,
+  knowledge_transactions INTEGER,
+  last_synced_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (connection_id, ynab_id)
+);
+CREATE INDEX ynab_budgets_by_user ON ynab_budgets(user_id, id);
+CREATE TABLE ynab_budget_accounts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL,
+  budget_id INTEGER NOT NULL REFERENCES ynab_budgets(id) ON DELETE CASCADE,
+  ynab_id TEXT NOT NULL,
+  ignored INTEGER NOT NULL DEFAULT 0,
+  name TEXT NOT NULL DEFAULT '',
+  type TEXT NOT NULL DEFAULT '',
+  on_budget INTEGER NOT NULL DEFAULT 1,
+  closed INTEGER NOT NULL DEFAULT 0,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  note TEXT,
+  balance INTEGER NOT NULL DEFAULT 0,
+  cleared_balance INTEGER NOT NULL DEFAULT 0,
+  uncleared_balance INTEGER NOT NULL DEFAULT 0,
+  transfer_payee_id TEXT,
+  direct_import_linked INTEGER NOT NULL DEFAULT 0,
+  last_reconciled_at TEXT,
+  health_status TEXT NOT NULL DEFAULT 'HEALTHY',
+  health_message TEXT NOT NULL DEFAULT '',
+  failure_count INTEGER NOT NULL DEFAULT 0,
+  last_attempt_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (budget_id, ynab_id)
+);
+CREATE INDEX ynab_budget_accounts_by_user ON ynab_budget_accounts(user_id, budget_id, id);
+CREATE TABLE ynab_payees (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL,
+  budget_id INTEGER NOT NULL REFERENCES ynab_budgets(id) ON DELETE CASCADE,
+  ynab_id TEXT NOT NULL,
+  name TEXT NOT NULL DEFAULT '',
+  transfer_account_id TEXT,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (budget_id, ynab_id)
+);
+CREATE INDEX ynab_payees_by_budget ON ynab_payees(user_id, budget_id, id);
+CREATE TABLE ynab_categories (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL,
+  budget_id INTEGER NOT NULL REFERENCES ynab_budgets(id) ON DELETE CASCADE,
+  ynab_id TEXT NOT NULL,
+  category_group_id TEXT NOT NULL DEFAULT '',
+  category_group_name TEXT NOT NULL DEFAULT '',
+  name TEXT NOT NULL DEFAULT '',
+  hidden INTEGER NOT NULL DEFAULT 0,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (budget_id, ynab_id)
+);
+CREATE INDEX ynab_categories_by_budget ON ynab_categories(user_id, budget_id, id);
+CREATE TABLE ynab_transactions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL,
+  budget_id INTEGER NOT NULL REFERENCES ynab_budgets(id) ON DELETE CASCADE,
+  ynab_id TEXT NOT NULL,
+  account_ynab_id TEXT NOT NULL,
+  date TEXT NOT NULL,
+  amount INTEGER NOT NULL,
+  memo TEXT,
+  cleared TEXT NOT NULL DEFAULT 'uncleared',
+  approved INTEGER NOT NULL DEFAULT 0,
+  flag_color TEXT,
+  payee_id TEXT,
+  payee_name TEXT,
+  category_id TEXT,
+  category_name TEXT,
+  import_id TEXT,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (budget_id, ynab_id)
+);
+CREATE INDEX ynab_transactions_by_budget ON ynab_transactions(user_id, budget_id, date, id);
+CREATE TABLE lunch_money_connections (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  token_ciphertext BLOB NOT NULL,
+  lunch_money_user_id INTEGER,
+  user_name TEXT NOT NULL DEFAULT '',
+  budget_name TEXT NOT NULL DEFAULT '',
+  primary_currency TEXT NOT NULL DEFAULT '',
+  health_status TEXT NOT NULL DEFAULT 'HEALTHY',
+  health_message TEXT NOT NULL DEFAULT '',
+  failure_count INTEGER NOT NULL DEFAULT 0,
+  last_attempt_at INTEGER,
+  last_synced_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX lunch_money_connections_by_user ON lunch_money_connections(user_id, id);
+CREATE TABLE lunch_money_assets (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL,
+  connection_id INTEGER NOT NULL REFERENCES lunch_money_connections(id) ON DELETE CASCADE,
+  lunch_money_id INTEGER NOT NULL,
+  name TEXT NOT NULL DEFAULT '',
+  display_name TEXT,
+  type_name TEXT NOT NULL DEFAULT '',
+  subtype_name TEXT,
+  balance TEXT NOT NULL DEFAULT '0',
+  currency TEXT NOT NULL DEFAULT '',
+  institution_name TEXT,
+  closed INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (connection_id, lunch_money_id)
+);
+CREATE INDEX lunch_money_assets_by_user ON lunch_money_assets(user_id, connection_id, id);
+CREATE TABLE webhook_destinations (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name TEXT NOT NULL DEFAULT '',
+  url TEXT NOT NULL,
+  secret_ciphertext BLOB NOT NULL,
+  omit_sensitive INTEGER NOT NULL DEFAULT 0,
+  health_status TEXT NOT NULL DEFAULT 'HEALTHY',
+  health_message TEXT NOT NULL DEFAULT '',
+  failure_count INTEGER NOT NULL DEFAULT 0,
+  last_attempt_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX webhook_destinations_by_user ON webhook_destinations(user_id, id);
+CREATE TABLE transfer_links (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  bank_account_id INTEGER NOT NULL REFERENCES bank_accounts(id) ON DELETE CASCADE,
+  destination_type TEXT NOT NULL CHECK (destination_type IN ('YNAB', 'LUNCH_MONEY', 'WEBHOOK')),
+  destination_id INTEGER NOT NULL,
+  transfer_start_date TEXT NOT NULL,
+  active INTEGER NOT NULL DEFAULT 1,
+  update_status INTEGER NOT NULL DEFAULT 1,
+  update_payee INTEGER NOT NULL DEFAULT 0,
+  update_description INTEGER NOT NULL DEFAULT 0,
+  update_amount INTEGER NOT NULL DEFAULT 1,
+  change_cursor INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (bank_account_id, destination_type, destination_id)
+);
+CREATE INDEX transfer_links_by_user ON transfer_links(user_id, id);
+CREATE INDEX transfer_links_by_destination ON transfer_links(destination_type, destination_id);
+CREATE TABLE transfer_items (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL,
+  transfer_link_id INTEGER NOT NULL REFERENCES transfer_links(id) ON DELETE CASCADE,
+  bank_transaction_id INTEGER NOT NULL,
+  generation INTEGER NOT NULL DEFAULT 0,
+  import_id TEXT NOT NULL,
+  destination_transaction_id TEXT,
+  state TEXT NOT NULL
+    CHECK (state IN ('SCHEDULED', 'TRANSFERRED', 'SKIPPED', 'FAILED', 'UNDONE')),
+  sent_status TEXT,
+  sent_payload TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER,
+  last_log_id INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (transfer_link_id, bank_transaction_id)
+);
+CREATE INDEX transfer_items_by_state ON transfer_items(transfer_link_id, state, id);
+CREATE TABLE transfer_logs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL,
+  transfer_link_id INTEGER NOT NULL,
+  bank_transaction_id INTEGER NOT NULL,
+  bank_account_id INTEGER NOT NULL,
+  destination_type TEXT NOT NULL,
+  status TEXT NOT NULL
+    CHECK (status IN ('SCHEDULED', 'TRANSFERRED', 'UPDATED', 'FAILED', 'SKIPPED', 'UNDONE')),
+  destination_transaction_id TEXT,
+  import_id TEXT,
+  message TEXT NOT NULL DEFAULT '',
+  amount_minor INTEGER NOT NULL,
+  currency TEXT NOT NULL,
+  transaction_date TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  first_attempt_at INTEGER,
+  last_attempt_at INTEGER,
+  undone_at INTEGER,
+  undo_of_transfer_log_id INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX transfer_logs_by_user ON transfer_logs(user_id, id);
+CREATE INDEX transfer_logs_by_link ON transfer_logs(user_id, transfer_link_id, id);
+CREATE INDEX transfer_logs_by_transaction ON transfer_logs(user_id, bank_transaction_id, id);
+CREATE INDEX transfer_logs_by_status ON transfer_logs(user_id, status, id);
+)sql"},
 };
 
 }  // namespace
