@@ -181,6 +181,7 @@ Status Application::Start() {
     if (!access_log.ok()) return access_log.error();
     state_->access_logger = std::move(access_log.value());
   }
+  if (options.routes_only) return Status::Ok();
   State* state = state_.get();
   state_->server = std::make_unique<http::Server>(
       options.server,
@@ -267,6 +268,9 @@ Status Application::CreateDemoToken() {
 
 const std::string& Application::demo_email() const { return state_->demo_email; }
 const std::string& Application::demo_token() const { return state_->demo_token; }
+const std::vector<http::Router::RouteInfo>& Application::routes() const {
+  return state_->router.routes();
+}
 
 uint16_t Application::port() const { return state_->server ? state_->server->port() : 0; }
 

@@ -4,8 +4,10 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
+#include "http/router.h"
 #include "http/server.h"
 #include "identity/identity.h"
 
@@ -33,6 +35,8 @@ struct ServeOptions {
   int64_t rules_per_target_max = 10;
   // Sandbox mode only: run the server's clock this far ahead of the system clock.
   int64_t clock_offset_seconds = 0;
+  // Start() wires every service and route, then returns without listening (`finsync routes`).
+  bool routes_only = false;
 };
 
 class Application {
@@ -51,6 +55,8 @@ class Application {
   // With ServeOptions::demo: the demo user and the token created for it at start-up.
   const std::string& demo_email() const;
   const std::string& demo_token() const;
+  // Every registered route (after Start()).
+  const std::vector<http::Router::RouteInfo>& routes() const;
 
  private:
   Status CreateDemoToken();
