@@ -8,6 +8,7 @@
 #include "api/api.h"
 #include "api/banks_api.h"
 #include "api/idempotency.h"
+#include "api/openapi_api.h"
 #include "api/rules_api.h"
 #include "api/sandbox_page.h"
 #include "app/access_log.h"
@@ -173,6 +174,7 @@ Status Application::Start() {
   Status banking = StartBanking();
   if (!banking.ok()) return banking;
   api::RegisterRoutes(state_->router, *state_->context);
+  api::RegisterOpenApiRoutes(state_->router, *state_->context);
   api::RegisterBankRoutes(state_->router, *state_->context, *state_->bank_data);
   api::RegisterSandboxPage(state_->router, *state_->context, *state_->bank_data);
   api::RegisterRuleRoutes(state_->router, *state_->context, *state_->rules);
