@@ -23,6 +23,7 @@ Usage: openapi_bundle.py [--source DIR] [--output FILE] [--check]
   --source  the sources (default: api/openapi beside this script's repository)
   --output  where to write the JSON (default: standard output)
   --depfile write a Ninja/Make depfile listing every source read (for the build)
+  --pretty  indent the JSON
 """
 
 import argparse
@@ -274,6 +275,8 @@ def main(argv=None):
     parser.add_argument("--source", default=str(repository / "api" / "openapi"))
     parser.add_argument("--output")
     parser.add_argument("--depfile")
+    parser.add_argument("--pretty", action="store_true", help="indent the JSON (for reading "
+                        "and for linter messages with useful line numbers)")
     arguments = parser.parse_args(argv)
     bundler = Bundler(arguments.source)
     try:
@@ -281,7 +284,10 @@ def main(argv=None):
     except BundleError as error:
         print(f"openapi_bundle: {error}", file=sys.stderr)
         return 1
-    text = json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
+    if arguments.pretty:
+        text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
     if arguments.output:
         output = pathlib.Path(arguments.output)
         output.parent.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -234,6 +235,9 @@ class OpenApiValidator:
         self.format_checker.checks("date-time", raises=ValueError)(self._check_date_time)
         self.format_checker.checks("date", raises=ValueError)(self._check_date)
         self._validators = {}
+        # Counts for FINSYNC_OPENAPI_STATS=1: responses checked, and routes left unchecked.
+        self.checked = 0
+        self.undocumented = collections.Counter()
 
     @staticmethod
     def _check_date_time(value):
@@ -295,7 +299,9 @@ class OpenApiValidator:
             return
         found = self.find(method, path)
         if found is None:
+            self.undocumented[f"{method.upper()} {path.split('?')[0]}"] += 1
             return
+        self.checked += 1
         template, operation = found
         where = f"{method.upper()} {template} -> {response.status}"
         responses = operation.get("responses", {})
@@ -351,6 +357,15 @@ class OpenApiValidator:
 
 
 _openapi_validator = None
+
+
+@atexit.register
+def _report_openapi_statistics():
+    if os.environ.get("FINSYNC_OPENAPI_STATS") == "1" and _openapi_validator is not None:
+        validator = _openapi_validator
+        print(f"openapi: {validator.checked} responses validated; "
+              f"{sum(validator.undocumented.values())} on undocumented routes "
+              f"{dict(validator.undocumented.most_common(10))}", file=sys.stderr)
 
 
 def openapi_document():
