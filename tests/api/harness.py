@@ -1,6 +1,7 @@
 """Black-box test harness: runs the real finsync binary and speaks HTTP to it.
 
-Standard library only. Each `Server` owns a temporary directory holding its SQLite file and the
+Standard library, plus PyYAML and jsonschema (Debian's) for checking every response against
+the OpenAPI document (see OpenApiValidator). Each `Server` owns a temporary directory holding its SQLite file and the
 server's stdout/stderr logs, listens on a free port on 127.0.0.1, and is always stopped by the
 test that started it (use `ServerTestCase` or call `addCleanup(server.close)`). Children get
 PR_SET_PDEATHSIG so a killed test run (ctest timeout) cannot leave servers behind.
@@ -24,6 +25,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -235,6 +237,7 @@ class OpenApiValidator:
         self.format_checker.checks("date-time", raises=ValueError)(self._check_date_time)
         self.format_checker.checks("date", raises=ValueError)(self._check_date)
         self._validators = {}
+        self._lock = threading.Lock()
         # Counts for FINSYNC_OPENAPI_STATS=1: responses checked, and routes left unchecked.
         self.checked = 0
         self.undocumented = collections.Counter()
@@ -339,8 +342,12 @@ class OpenApiValidator:
         except ValueError as error:
             raise OpenApiMismatch(f"OpenAPI: {where}: body is not JSON ({error}): "
                                   f"{response.raw[:300]!r}") from None
-        validator = self._validator((template, method.upper(), key, media_key), schema)
-        errors = sorted(validator.iter_errors(body), key=lambda error: list(error.absolute_path))
+        # jsonschema's RefResolver keeps a scope stack: one validation at a time (tests send
+        # requests from many threads).
+        with self._lock:
+            validator = self._validator((template, method.upper(), key, media_key), schema)
+            errors = sorted(validator.iter_errors(body),
+                            key=lambda error: list(error.absolute_path))
         if errors:
             lines = []
             for error in errors[:5]:
@@ -373,11 +380,16 @@ def openapi_document():
     return openapi_validator().document
 
 
+_openapi_validator_lock = threading.Lock()
+
+
 def openapi_validator():
     global _openapi_validator
-    if _openapi_validator is None:
-        bundler = _load_bundler()
-        _openapi_validator = OpenApiValidator(bundler.bundle(REPOSITORY_ROOT / "api" / "openapi"))
+    with _openapi_validator_lock:
+        if _openapi_validator is None:
+            bundler = _load_bundler()
+            document = bundler.bundle(REPOSITORY_ROOT / "api" / "openapi")
+            _openapi_validator = OpenApiValidator(document)
     return _openapi_validator
 
 
