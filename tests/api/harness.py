@@ -1,10 +1,11 @@
 """Black-box test harness: runs the real finsync binary and speaks HTTP to it.
 
 Standard library, plus PyYAML and jsonschema (Debian's) for checking every response against
-the OpenAPI document (see OpenApiValidator). Each `Server` owns a temporary directory holding its SQLite file and the
-server's stdout/stderr logs, listens on a free port on 127.0.0.1, and is always stopped by the
-test that started it (use `ServerTestCase` or call `addCleanup(server.close)`). Children get
-PR_SET_PDEATHSIG so a killed test run (ctest timeout) cannot leave servers behind.
+the OpenAPI document (see OpenApiValidator). Each `Server` owns a temporary directory holding
+its SQLite file and the server's stdout/stderr logs, listens on a free port on 127.0.0.1, and
+is always stopped by the test that started it (use `ServerTestCase` or call
+`addCleanup(server.close)`). Children get PR_SET_PDEATHSIG so a killed test run (ctest
+timeout) cannot leave servers behind.
 
 The binary is `$FINSYNC_BIN`, else `build/release/finsync` under the repository root.
 """
