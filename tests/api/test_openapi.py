@@ -371,6 +371,29 @@ class OpenApiTest(harness.ServerTestCase):
         self.assertEqual(self.server.request("GET", "/docs/LICENSE").status, 200)
         self.assertEqual(self.server.request("GET", "/docs/nothing.js").status, 404)
 
+    def test_docs_files_are_served_byte_for_byte(self):
+        """The embedded files are exactly the sources: ours (web/docs) and the renderer's, as
+        npm installed it into the build tree beside the binary."""
+        renderer = (pathlib.Path(harness.binary_path()).parent / "generated" / "docs-ui" /
+                    "node_modules" / "swagger-ui-dist")
+        self.assertTrue(renderer.is_dir(), f"{renderer}: the build installs the renderer there")
+        sources = {
+            "init.js": harness.REPOSITORY_ROOT / "web" / "docs" / "init.js",
+            "finsync-docs.css": harness.REPOSITORY_ROOT / "web" / "docs" / "finsync-docs.css",
+            "swagger-ui-bundle.js": renderer / "swagger-ui-bundle.js",
+            "swagger-ui.css": renderer / "swagger-ui.css",
+            "favicon-32x32.png": renderer / "favicon-32x32.png",
+            "LICENSE": renderer / "LICENSE",
+        }
+        for name, path in sources.items():
+            response = self.server.request("GET", f"/docs/{name}")
+            self.assertEqual(response.status, 200, name)
+            self.assertEqual(response.raw, path.read_bytes(), name)
+        cached = self.server.request("GET", "/docs/init.js")
+        again = self.server.request("GET", "/docs/init.js",
+                                    headers={"If-None-Match": cached.headers["etag"]})
+        self.assertEqual(again.status, 304)
+
     def test_docs_page_shows_production_mode(self):
         server = harness.Server(["--mode", "production"])
         self.addCleanup(server.close)
