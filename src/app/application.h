@@ -33,6 +33,11 @@ struct ServeOptions {
   int64_t rules_per_target_max = 10;
   // Sandbox mode only: run the server's clock this far ahead of the system clock.
   int64_t clock_offset_seconds = 0;
+  // The key that seals stored secrets (destination tokens and secrets): FINSYNC_SECRET_KEY
+  // (base64 of 32 bytes), else this file, else "<database file>.key" (created on first start).
+  std::string secret_key_file;
+  // Let outbound requests (destinations, webhooks) reach private and loopback addresses.
+  bool allow_private_destinations = false;
 };
 
 class Application {
@@ -55,6 +60,7 @@ class Application {
  private:
   Status CreateDemoToken();
   Status StartBanking();
+  Status OpenSecrets();
 
   struct State;
   std::unique_ptr<State> state_;
