@@ -246,6 +246,7 @@ Status Application::StartBanking() {
   s.job_queue = std::make_unique<jobs::JobQueue>(*s.database, clock);
   jobs::WorkerOptions worker_options;
   worker_options.thread_count = std::max(1, s.options.job_worker_count);
+  worker_options.lease_ms = std::max<int64_t>(3, s.options.job_lease_ms);
   s.workers = std::make_unique<jobs::Workers>(*s.job_queue, clock, worker_options);
   s.scheduler = std::make_unique<sync::SyncScheduler>(*s.bank_data, *s.job_queue, clock);
   sync::SyncScheduler* scheduler = s.scheduler.get();

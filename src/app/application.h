@@ -19,6 +19,8 @@ struct ServeOptions {
   int reader_count = 0;      // 0: thread count + 1.
   bool demo = false;         // Create a demo user and print a fresh token at start-up.
   int job_worker_count = 2;  // Threads running durable jobs (syncs, clean-up).
+  // How long the jobs of a process that died stay claimed before another worker takes them.
+  int64_t job_lease_ms = 60'000;
   // The URL users reach this server at, for links such as the sandbox consent page.
   // Default: http://<host>:<port>.
   std::string public_url;

@@ -155,6 +155,11 @@ int main(int argc, char** argv) {
       ->envname("FINSYNC_JOB_WORKERS")
       ->capture_default_str();
   serve_command
+      ->add_option("--job-lease-ms", serve.job_lease_ms,
+                   "How long a dead process's jobs stay claimed before others run them")
+      ->envname("FINSYNC_JOB_LEASE_MS")
+      ->capture_default_str();
+  serve_command
       ->add_option("--public-url", serve.public_url,
                    "URL users reach this server at (default http://HOST:PORT)")
       ->envname("FINSYNC_PUBLIC_URL");
