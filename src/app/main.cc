@@ -186,6 +186,11 @@ int main(int argc, char** argv) {
       ->envname("FINSYNC_JOB_WORKERS")
       ->capture_default_str();
   serve_command
+      ->add_option("--job-lease-ms", serve.job_lease_ms,
+                   "How long a dead process's jobs stay claimed before others run them")
+      ->envname("FINSYNC_JOB_LEASE_MS")
+      ->capture_default_str();
+  serve_command
       ->add_option("--public-url", serve.public_url,
                    "URL users reach this server at (default http://HOST:PORT)")
       ->envname("FINSYNC_PUBLIC_URL");
@@ -233,6 +238,15 @@ int main(int argc, char** argv) {
                    "Sandbox mode only: run the clock this far ahead (for tests)")
       ->envname("FINSYNC_CLOCK_OFFSET_SECONDS")
       ->capture_default_str();
+  serve_command
+      ->add_option("--secret-key-file", serve.secret_key_file,
+                   "Key sealing stored secrets (default: <database file>.key, created if "
+                   "missing; FINSYNC_SECRET_KEY holds the key itself)")
+      ->envname("FINSYNC_SECRET_KEY_FILE");
+  serve_command
+      ->add_flag("--allow-private-destinations", serve.allow_private_destinations,
+                 "Let destinations and webhooks reach private and loopback addresses")
+      ->envname("FINSYNC_ALLOW_PRIVATE_DESTINATIONS");
   serve_command
       ->add_flag("--demo", serve.demo,
                  "Create a demo user and print a new access token at start-up")
