@@ -8,11 +8,15 @@
 #include "api/api.h"
 #include "api/banks_api.h"
 #include "api/idempotency.h"
+#include "api/lunch_money_api.h"
 #include "api/rules_api.h"
 #include "api/sandbox_page.h"
 #include "app/access_log.h"
 #include "common/clock.h"
 #include "common/json.h"
+#include "common/secret_box.h"
+#include "delivery/lunchmoney/lunchmoney_client.h"
+#include "delivery/lunchmoney/lunchmoney_connections.h"
 #include "http/metrics.h"
 #include "http/problem.h"
 #include "http/rate_limiter.h"
@@ -20,6 +24,7 @@
 #include "ingest/ingest.h"
 #include "jobs/job_queue.h"
 #include "jobs/worker.h"
+#include "net/http_client.h"
 #include "rules/rule_service.h"
 #include "sources/catalog.h"
 #include "sources/sandbox/sandbox_source.h"
@@ -67,6 +72,10 @@ struct Application::State {
   std::unique_ptr<jobs::JobQueue> job_queue;
   std::unique_ptr<jobs::Workers> workers;
   std::unique_ptr<sync::SyncScheduler> scheduler;
+  std::unique_ptr<net::HttpClient> http_client;
+  std::unique_ptr<SecretBox> secret_box;
+  std::unique_ptr<delivery::lunchmoney::LunchMoneyV1Client> lunch_money_client;
+  std::unique_ptr<delivery::lunchmoney::ConnectionService> lunch_money;
   std::unique_ptr<AccessLog> access_logger;
   std::unique_ptr<http::Server> server;
   std::string demo_email;
@@ -172,10 +181,13 @@ Status Application::Start() {
   }
   Status banking = StartBanking();
   if (!banking.ok()) return banking;
+  Status destinations = StartDestinations();
+  if (!destinations.ok()) return destinations;
   api::RegisterRoutes(state_->router, *state_->context);
   api::RegisterBankRoutes(state_->router, *state_->context, *state_->bank_data);
   api::RegisterSandboxPage(state_->router, *state_->context, *state_->bank_data);
   api::RegisterRuleRoutes(state_->router, *state_->context, *state_->rules);
+  api::RegisterLunchMoneyRoutes(state_->router, *state_->context, *state_->lunch_money);
   if (options.access_log != "off") {
     auto access_log = AccessLog::Open(options.access_log);
     if (!access_log.ok()) return access_log.error();
@@ -249,6 +261,30 @@ Status Application::StartBanking() {
   Status ensured = s.scheduler->EnsureScheduled();
   if (!ensured.ok()) return ensured;
   return s.workers->Start();
+}
+
+// Destinations: the outbound HTTP client, the key that seals their tokens, and Lunch Money.
+Status Application::StartDestinations() {
+  State& s = *state_;
+  net::HttpClientOptions http_options;
+  http_options.allow_private_addresses = s.options.allow_private_destinations;
+  s.http_client = net::MakeHttpClient(http_options);
+  auto key = !s.options.secret_key.empty()
+                 ? SecretBox::ParseKey(s.options.secret_key)
+                 : SecretBox::LoadOrCreateKeyFile(s.options.secret_key_file.empty()
+                                                      ? s.options.database_url + ".key"
+                                                      : s.options.secret_key_file);
+  if (!key.ok()) return key.error();
+  s.secret_box = std::make_unique<SecretBox>(key.value());
+  const std::string& url = s.options.lunch_money_url;
+  if (!url.starts_with("http://") && !url.starts_with("https://")) {
+    return Error::Of(ErrorCode::kBadRequest, "--lunch-money-url must be an http(s) URL");
+  }
+  s.lunch_money_client =
+      std::make_unique<delivery::lunchmoney::LunchMoneyV1Client>(*s.http_client, url);
+  s.lunch_money = std::make_unique<delivery::lunchmoney::ConnectionService>(
+      *s.database, *s.clock, *s.secret_box, *s.lunch_money_client);
+  return Status::Ok();
 }
 
 Status Application::CreateDemoToken() {

@@ -33,6 +33,14 @@ struct ServeOptions {
   int64_t rules_per_target_max = 10;
   // Sandbox mode only: run the server's clock this far ahead of the system clock.
   int64_t clock_offset_seconds = 0;
+  // Outbound calls to destinations: private addresses are refused unless allowed (tests,
+  // destinations inside the LAN).
+  bool allow_private_destinations = false;
+  // The key sealing stored tokens: base64 text, else this file, else "<database file>.key"
+  // (created on first start).
+  std::string secret_key;
+  std::string secret_key_file;
+  std::string lunch_money_url = "https://dev.lunchmoney.app";
 };
 
 class Application {
@@ -55,6 +63,7 @@ class Application {
  private:
   Status CreateDemoToken();
   Status StartBanking();
+  Status StartDestinations();
 
   struct State;
   std::unique_ptr<State> state_;

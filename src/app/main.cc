@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "api/api.h"
@@ -206,6 +207,20 @@ int main(int argc, char** argv) {
       ->add_flag("--demo", serve.demo,
                  "Create a demo user and print a new access token at start-up")
       ->envname("FINSYNC_DEMO");
+  serve_command
+      ->add_flag("--allow-private-destinations", serve.allow_private_destinations,
+                 "Let destinations (Lunch Money, YNAB, webhooks) be private or loopback "
+                 "addresses")
+      ->envname("FINSYNC_ALLOW_PRIVATE_DESTINATIONS");
+  serve_command
+      ->add_option("--secret-key-file", serve.secret_key_file,
+                   "File holding the key that seals stored tokens (default: <db>.key; the "
+                   "FINSYNC_SECRET_KEY environment variable, base64, wins)")
+      ->envname("FINSYNC_SECRET_KEY_FILE");
+  if (const char* secret_key = std::getenv("FINSYNC_SECRET_KEY")) serve.secret_key = secret_key;
+  serve_command->add_option("--lunch-money-url", serve.lunch_money_url, "Lunch Money API base URL")
+      ->envname("FINSYNC_LUNCH_MONEY_URL")
+      ->capture_default_str();
 
   // user create
   IdentityOptions user_options;
