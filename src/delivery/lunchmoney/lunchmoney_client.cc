@@ -438,8 +438,9 @@ Result<std::vector<Asset>> ParseAssets(const net::HttpResponse& response) {
   constexpr std::string_view kWhat = "listing assets";
   auto body = SuccessObject(response, kWhat);
   if (!body.ok()) return body.error();
-  auto list = body.value().FindMember("assets");
-  if (list == body.value().MemberEnd() || !list->value.IsArray()) {
+  const rapidjson::Document& object = body.value();
+  auto list = object.FindMember("assets");
+  if (list == object.MemberEnd() || !list->value.IsArray()) {
     return Unexpected(kWhat, "\"assets\" is not an array");
   }
   std::vector<Asset> assets;
@@ -455,8 +456,9 @@ Result<std::vector<int64_t>> ParseInsertIds(const net::HttpResponse& response) {
   constexpr std::string_view kWhat = "inserting transactions";
   auto body = SuccessObject(response, kWhat);
   if (!body.ok()) return body.error();
-  auto list = body.value().FindMember("ids");
-  if (list == body.value().MemberEnd() || !list->value.IsArray()) {
+  const rapidjson::Document& object = body.value();
+  auto list = object.FindMember("ids");
+  if (list == object.MemberEnd() || !list->value.IsArray()) {
     return Unexpected(kWhat, "\"ids\" is not an array");
   }
   std::vector<int64_t> ids;
@@ -480,8 +482,9 @@ Result<TransactionPage> ParseTransactionPage(const net::HttpResponse& response) 
   constexpr std::string_view kWhat = "listing transactions";
   auto body = SuccessObject(response, kWhat);
   if (!body.ok()) return body.error();
-  auto list = body.value().FindMember("transactions");
-  if (list == body.value().MemberEnd() || !list->value.IsArray()) {
+  const rapidjson::Document& object = body.value();
+  auto list = object.FindMember("transactions");
+  if (list == object.MemberEnd() || !list->value.IsArray()) {
     return Unexpected(kWhat, "\"transactions\" is not an array");
   }
   TransactionPage page;
@@ -490,8 +493,8 @@ Result<TransactionPage> ParseTransactionPage(const net::HttpResponse& response) 
     if (!transaction.ok()) return transaction.error();
     page.transactions.push_back(std::move(transaction.value()));
   }
-  auto more = body.value().FindMember("has_more");
-  if (more != body.value().MemberEnd() && more->value.IsBool()) {
+  auto more = object.FindMember("has_more");
+  if (more != object.MemberEnd() && more->value.IsBool()) {
     page.has_more = more->value.GetBool();
   } else {
     // Older answers have no has_more: a full page may have a successor.
@@ -504,8 +507,9 @@ Status ParseUpdateAnswer(const net::HttpResponse& response) {
   constexpr std::string_view kWhat = "updating a transaction";
   auto body = SuccessObject(response, kWhat);
   if (!body.ok()) return body.error();
-  auto updated = body.value().FindMember("updated");
-  if (updated == body.value().MemberEnd() || !updated->value.IsBool()) {
+  const rapidjson::Document& object = body.value();
+  auto updated = object.FindMember("updated");
+  if (updated == object.MemberEnd() || !updated->value.IsBool()) {
     return Unexpected(kWhat, "\"updated\" is missing");
   }
   if (!updated->value.GetBool()) {
