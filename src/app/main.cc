@@ -6,7 +6,6 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
 
 #include "api/api.h"
@@ -156,6 +155,11 @@ int main(int argc, char** argv) {
       ->envname("FINSYNC_JOB_WORKERS")
       ->capture_default_str();
   serve_command
+      ->add_option("--job-lease-ms", serve.job_lease_ms,
+                   "How long a dead process's jobs stay claimed before others run them")
+      ->envname("FINSYNC_JOB_LEASE_MS")
+      ->capture_default_str();
+  serve_command
       ->add_option("--public-url", serve.public_url,
                    "URL users reach this server at (default http://HOST:PORT)")
       ->envname("FINSYNC_PUBLIC_URL");
@@ -204,20 +208,18 @@ int main(int argc, char** argv) {
       ->envname("FINSYNC_CLOCK_OFFSET_SECONDS")
       ->capture_default_str();
   serve_command
+      ->add_option("--secret-key-file", serve.secret_key_file,
+                   "Key sealing stored secrets (default: <database file>.key, created if "
+                   "missing; FINSYNC_SECRET_KEY holds the key itself)")
+      ->envname("FINSYNC_SECRET_KEY_FILE");
+  serve_command
+      ->add_flag("--allow-private-destinations", serve.allow_private_destinations,
+                 "Let destinations and webhooks reach private and loopback addresses")
+      ->envname("FINSYNC_ALLOW_PRIVATE_DESTINATIONS");
+  serve_command
       ->add_flag("--demo", serve.demo,
                  "Create a demo user and print a new access token at start-up")
       ->envname("FINSYNC_DEMO");
-  serve_command
-      ->add_flag("--allow-private-destinations", serve.allow_private_destinations,
-                 "Let destinations (Lunch Money, YNAB, webhooks) be private or loopback "
-                 "addresses")
-      ->envname("FINSYNC_ALLOW_PRIVATE_DESTINATIONS");
-  serve_command
-      ->add_option("--secret-key-file", serve.secret_key_file,
-                   "File holding the key that seals stored tokens (default: <db>.key; the "
-                   "FINSYNC_SECRET_KEY environment variable, base64, wins)")
-      ->envname("FINSYNC_SECRET_KEY_FILE");
-  if (const char* secret_key = std::getenv("FINSYNC_SECRET_KEY")) serve.secret_key = secret_key;
   serve_command->add_option("--lunch-money-url", serve.lunch_money_url, "Lunch Money API base URL")
       ->envname("FINSYNC_LUNCH_MONEY_URL")
       ->capture_default_str();
