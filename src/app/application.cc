@@ -11,6 +11,7 @@
 #include "api/banks_api.h"
 #include "api/idempotency.h"
 #include "api/openapi_api.h"
+#include "api/lunch_money_api.h"
 #include "api/rules_api.h"
 #include "api/sandbox_page.h"
 #include "api/transactions_api.h"
@@ -20,6 +21,8 @@
 #include "common/json.h"
 #include "common/secret_box.h"
 #include "delivery/delivery_service.h"
+#include "delivery/lunchmoney/lunchmoney_client.h"
+#include "delivery/lunchmoney/lunchmoney_connections.h"
 #include "delivery/webhook_destination.h"
 #include "http/metrics.h"
 #include "http/problem.h"
@@ -81,6 +84,8 @@ struct Application::State {
   std::unique_ptr<delivery::WebhookDestinations> webhook_destinations;
   delivery::DestinationOpeners destination_openers;
   std::unique_ptr<delivery::DeliveryService> delivery;
+  std::unique_ptr<delivery::lunchmoney::LunchMoneyV1Client> lunch_money_client;
+  std::unique_ptr<delivery::lunchmoney::ConnectionService> lunch_money;
   std::unique_ptr<AccessLog> access_logger;
   std::unique_ptr<http::Server> server;
   std::string demo_email;
@@ -191,11 +196,14 @@ Status Application::Start() {
   state_->http_client = net::MakeHttpClient(http_options);
   Status banking = StartBanking();
   if (!banking.ok()) return banking;
+  Status lunch_money = StartLunchMoney();
+  if (!lunch_money.ok()) return lunch_money;
   api::RegisterRoutes(state_->router, *state_->context);
   api::RegisterOpenApiRoutes(state_->router, *state_->context);
   api::RegisterBankRoutes(state_->router, *state_->context, *state_->bank_data);
   api::RegisterSandboxPage(state_->router, *state_->context, *state_->bank_data);
   api::RegisterRuleRoutes(state_->router, *state_->context, *state_->rules);
+  api::RegisterLunchMoneyRoutes(state_->router, *state_->context, *state_->lunch_money);
   api::RegisterTransferRoutes(state_->router, *state_->context, *state_->delivery);
   api::RegisterWebhookDestinationRoutes(state_->router, *state_->context,
                                         *state_->webhook_destinations);
@@ -317,6 +325,20 @@ Status Application::OpenSecrets() {
     key = loaded.value();
   }
   state_->secret_box = std::make_unique<SecretBox>(key);
+  return Status::Ok();
+}
+
+// Lunch Money: the v1 client at --lunch-money-url and the connections service.
+Status Application::StartLunchMoney() {
+  State& s = *state_;
+  const std::string& url = s.options.lunch_money_url;
+  if (!url.starts_with("http://") && !url.starts_with("https://")) {
+    return Error::Of(ErrorCode::kBadRequest, "--lunch-money-url must be an http(s) URL");
+  }
+  s.lunch_money_client =
+      std::make_unique<delivery::lunchmoney::LunchMoneyV1Client>(*s.http_client, url);
+  s.lunch_money = std::make_unique<delivery::lunchmoney::ConnectionService>(
+      *s.database, *s.clock, *s.secret_box, *s.lunch_money_client);
   return Status::Ok();
 }
 

@@ -42,6 +42,7 @@ struct ServeOptions {
   std::string secret_key_file;
   // Let outbound requests (destinations, webhooks) reach private and loopback addresses.
   bool allow_private_destinations = false;
+  std::string lunch_money_url = "https://dev.lunchmoney.app";
   // Start() wires every service and route, then returns without listening (`finsync routes`).
   bool routes_only = false;
 };
@@ -69,6 +70,7 @@ class Application {
   Status CreateDemoToken();
   Status StartBanking();
   Status OpenSecrets();
+  Status StartLunchMoney();
 
   struct State;
   std::unique_ptr<State> state_;

@@ -251,6 +251,9 @@ int main(int argc, char** argv) {
       ->add_flag("--demo", serve.demo,
                  "Create a demo user and print a new access token at start-up")
       ->envname("FINSYNC_DEMO");
+  serve_command->add_option("--lunch-money-url", serve.lunch_money_url, "Lunch Money API base URL")
+      ->envname("FINSYNC_LUNCH_MONEY_URL")
+      ->capture_default_str();
 
   // user create
   IdentityOptions user_options;

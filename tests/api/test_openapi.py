@@ -31,7 +31,7 @@ HTTP_METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "tra
 SEED_FILE_NAME = "001_b83166d4ebcdd4d3.txt"
 
 # Seed 001's endpoint names -> the finsync operation ("METHOD /path"), or None while the area
-# is not built (transfer links and logs, YNAB, transfer statistics). The table is checked
+# is not built (YNAB connections and budgets). The table is checked
 # against the seed's own list when the seed file is present.
 SEED_ENDPOINTS = {
     # BankAccounts
@@ -93,24 +93,25 @@ SEED_ENDPOINTS = {
     # Statistics
     "Get bank transaction statistics": "GET /api/v1/stats/bank/transactions",
     "Get key user statistics": "GET /api/v1/stats/user",
-    "Get transfer statistics": None,
+    "Get transfer statistics": "GET /api/v1/stats/transfers",
     # SupportedBanks
     "Get supported countries": "GET /api/v1/banks/countries",
     "List all supported banks": "GET /api/v1/banks",
     "Get supported bank": "GET /api/v1/banks/{bank_id}",
     # TransferLinks
-    "List all transfer links": None,
-    "Create a new transfer link": None,
-    "Get transfer link": None,
-    "Update transfer link": None,
-    "Delete transfer link": None,
-    "Retry transfers for all transfer links": None,
-    "Retry transfers for a specific transfer link": None,
+    "List all transfer links": "GET /api/v1/transfer-links",
+    "Create a new transfer link": "POST /api/v1/transfer-links",
+    "Get transfer link": "GET /api/v1/transfer-links/{id}",
+    "Update transfer link": "PUT /api/v1/transfer-links/{id}",
+    "Delete transfer link": "DELETE /api/v1/transfer-links/{id}",
+    "Retry transfers for all transfer links": "POST /api/v1/transfer-links/retry",
+    "Retry transfers for a specific transfer link":
+        "POST /api/v1/transfer-links/{id}/retry",
     # TransferLogs
-    "List all transfer logs": None,
-    "Get transfer log": None,
-    "Undo a transfer": None,
-    "transfer-logs.undo-bulk": None,
+    "List all transfer logs": "GET /api/v1/transfer-logs",
+    "Get transfer log": "GET /api/v1/transfer-logs/{id}",
+    "Undo a transfer": "POST /api/v1/transfer-logs/{id}/undo",
+    "transfer-logs.undo-bulk": "POST /api/v1/transfer-logs/undo-bulk",
     # YnabBudgets
     "List all YNAB budgets": None,
     "Get YNAB budget": None,
