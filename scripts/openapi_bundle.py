@@ -225,6 +225,12 @@ class Bundler:
         """Every local reference resolves; operation ids are unique."""
         def walk(value, where):
             if isinstance(value, dict):
+                for key, item in value.items():
+                    # `{description: Not found, try again}` in YAML flow style makes the text
+                    # after the comma a key without a value: quote such descriptions.
+                    if item is None and isinstance(key, str) and " " in key.strip():
+                        raise BundleError(f"{where}: key {key!r} has no value (an unquoted "
+                                          f"comma in a flow-style mapping?)")
                 reference = value.get("$ref")
                 if isinstance(reference, str):
                     try:

@@ -475,6 +475,9 @@ class OpenApiTest(harness.ServerTestCase):
                          "dangling \\$ref #/components/schemas/Missing"),
             "duplicate key": ({"paths/one.yaml": area + "  /a:\n    get: {}\n"}, "duplicate key"),
             "unknown key": ({"paths/one.yaml": "info: {}\n"}, "unknown top-level keys"),
+            "unquoted comma": ({"schemas/one.yaml": "components:\n  schemas:\n    Other: "
+                                                    "{type: string, description: One, two}\n"},
+                               "an unquoted comma"),
         }
         for name, (files, message) in cases.items():
             with self.subTest(name), tempfile.TemporaryDirectory() as directory:
