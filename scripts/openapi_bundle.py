@@ -227,8 +227,9 @@ class Bundler:
             if isinstance(value, dict):
                 for key, item in value.items():
                     # `{description: Not found, try again}` in YAML flow style makes the text
-                    # after the comma a key without a value: quote such descriptions.
-                    if item is None and isinstance(key, str) and " " in key.strip():
+                    # after the comma a key without a value: quote such descriptions. Outside
+                    # examples only `default` and `const` may be null.
+                    if item is None and key not in ("default", "const"):
                         raise BundleError(f"{where}: key {key!r} has no value (an unquoted "
                                           f"comma in a flow-style mapping?)")
                 reference = value.get("$ref")
@@ -252,6 +253,8 @@ class Bundler:
             walk(item, f"{self.relative(path_origin[path])}: paths {path}")
         for section, entries in document["components"].items():
             for name, value in entries.items():
+                if section == "examples" and isinstance(value, dict):
+                    value = {k: v for k, v in value.items() if k != "value"}  # Data, not schema.
                 walk(value, f"{self.relative(component_origin[(section, name)])}: "
                             f"components/{section}/{name}")
         operation_ids = {}
