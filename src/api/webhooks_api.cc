@@ -175,9 +175,10 @@ void RegisterEndpointRoutes(http::Router& router, ApiContext& context,
                              if (!change.ok()) {
                                return RespondError(request, response, change.error());
                              }
-                             respond_with_secret(request, response,
-                                                 service->CreateEndpoint(who.user.id, change.value()),
-                                                 201, "Webhook endpoint created.");
+                             respond_with_secret(
+                                 request, response,
+                                 service->CreateEndpoint(who.user.id, change.value()), 201,
+                                 "Webhook endpoint created.");
                            }));
   router.Add("GET", "/api/v1/webhook-endpoints",
              Authenticated(context, kScopeRead,
@@ -205,20 +206,20 @@ void RegisterEndpointRoutes(http::Router& router, ApiContext& context,
                                      service->GetEndpoint(who.user.id, ids.value().endpoint_id),
                                      "");
                            }));
-  router.Add("PUT", "/api/v1/webhook-endpoints/{id}",
-             Authenticated(context, kScopeWrite,
-                           [=](Request& request, Response& response, const Principal& who) {
-                             auto ids = PathIds(request, false);
-                             if (!ids.ok()) return RespondError(request, response, ids.error());
-                             auto change = webhooks::ParseEndpointChange(request.body);
-                             if (!change.ok()) {
-                               return RespondError(request, response, change.error());
-                             }
-                             respond(request, response,
-                                     service->UpdateEndpoint(who.user.id, ids.value().endpoint_id,
-                                                             change.value()),
-                                     "Webhook endpoint updated.");
-                           }));
+  router.Add(
+      "PUT", "/api/v1/webhook-endpoints/{id}",
+      Authenticated(
+          context, kScopeWrite, [=](Request& request, Response& response, const Principal& who) {
+            auto ids = PathIds(request, false);
+            if (!ids.ok()) return RespondError(request, response, ids.error());
+            auto change = webhooks::ParseEndpointChange(request.body);
+            if (!change.ok()) {
+              return RespondError(request, response, change.error());
+            }
+            respond(request, response,
+                    service->UpdateEndpoint(who.user.id, ids.value().endpoint_id, change.value()),
+                    "Webhook endpoint updated.");
+          }));
   router.Add("DELETE", "/api/v1/webhook-endpoints/{id}",
              Authenticated(context, kScopeWrite,
                            [=](Request& request, Response& response, const Principal& who) {
@@ -286,19 +287,19 @@ void RegisterDeliveryRoutes(http::Router& router, ApiContext& context,
             writer.Field("next_page_token", next).EndObject().EndObject();
             response.Json(200, writer.str());
           }));
-  router.Add(
-      "GET", "/api/v1/webhook-endpoints/{id}/deliveries/{delivery_id}",
-      Authenticated(context, kScopeRead,
-                    [=](Request& request, Response& response, const Principal& who) {
-                      auto ids = PathIds(request, true);
-                      if (!ids.ok()) return RespondError(request, response, ids.error());
-                      auto detail = service->GetDelivery(who.user.id, ids.value().endpoint_id,
-                                                         ids.value().delivery_id);
-                      if (!detail.ok()) return RespondError(request, response, detail.error());
-                      RespondObject(response, 200, "", [&](json::Writer& writer) {
-                        WriteDeliveryDetail(writer, detail.value());
-                      });
-                    }));
+  router.Add("GET", "/api/v1/webhook-endpoints/{id}/deliveries/{delivery_id}",
+             Authenticated(context, kScopeRead,
+                           [=](Request& request, Response& response, const Principal& who) {
+                             auto ids = PathIds(request, true);
+                             if (!ids.ok()) return RespondError(request, response, ids.error());
+                             auto detail = service->GetDelivery(
+                                 who.user.id, ids.value().endpoint_id, ids.value().delivery_id);
+                             if (!detail.ok())
+                               return RespondError(request, response, detail.error());
+                             RespondObject(response, 200, "", [&](json::Writer& writer) {
+                               WriteDeliveryDetail(writer, detail.value());
+                             });
+                           }));
   router.Add("POST", "/api/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/redeliver",
              Authenticated(context, kScopeWrite,
                            [=](Request& request, Response& response, const Principal& who) {
@@ -310,16 +311,15 @@ void RegisterDeliveryRoutes(http::Router& router, ApiContext& context,
                                      202, "Delivery queued again.");
                            }));
   router.Add("GET", "/api/v1/webhook-event-types",
-             Authenticated(context, kScopeRead,
-                           [](Request&, Response& response, const Principal&) {
-                             json::Writer writer;
-                             writer.StartObject().Key("data").StartArray();
-                             for (std::string_view type : webhooks::EventTypes()) {
-                               writer.String(type);
-                             }
-                             writer.EndArray().EndObject();
-                             response.Json(200, writer.str());
-                           }));
+             Authenticated(context, kScopeRead, [](Request&, Response& response, const Principal&) {
+               json::Writer writer;
+               writer.StartObject().Key("data").StartArray();
+               for (std::string_view type : webhooks::EventTypes()) {
+                 writer.String(type);
+               }
+               writer.EndArray().EndObject();
+               response.Json(200, writer.str());
+             }));
 }
 
 }  // namespace

@@ -662,8 +662,7 @@ Status BankDataService::RecordFailure(const BankAccount& account,
           {message, account.bank_connection_id});
       if (!marked.ok()) return marked.status();
     }
-    return AnnounceHealth(connection, account.user_id, account.bank_connection_id,
-                          before.value());
+    return AnnounceHealth(connection, account.user_id, account.bank_connection_id, before.value());
   });
 }
 
@@ -687,8 +686,7 @@ Status BankDataService::RecordSuccess(const BankAccount& account, const SyncRepo
         "health_message = '', last_attempt_at = ?, updated_at = ? WHERE id = ?",
         {now_ms, now_ms, account.bank_connection_id});
     if (!healthy.ok()) return healthy.status();
-    return AnnounceHealth(connection, account.user_id, account.bank_connection_id,
-                          before.value());
+    return AnnounceHealth(connection, account.user_id, account.bank_connection_id, before.value());
   });
 }
 
@@ -864,8 +862,8 @@ Status BankDataService::DeleteBalance(int64_t user_id, int64_t account_id, int64
 Result<std::string> BankDataService::HealthBefore(store::Connection& connection,
                                                   int64_t connection_id) {
   if (publisher_ == nullptr) return std::string();
-  auto rows = connection.Query("SELECT health_status FROM bank_connections WHERE id = ?",
-                               {connection_id});
+  auto rows =
+      connection.Query("SELECT health_status FROM bank_connections WHERE id = ?", {connection_id});
   if (!rows.ok()) return rows.error();
   return rows.value().empty() ? std::string() : rows.value()[0].Text(0);
 }
@@ -889,13 +887,11 @@ Status BankDataService::AnnounceHealth(store::Connection& connection, int64_t us
   data.Field("message", row.Text(2));
   data.Field("failure_count", row.Int(3));
   data.EndObject();
-  return publisher_->Publish(
-      connection, events::Event{user_id, "bank_connection.health_changed", std::nullopt,
-                                data.str()});
+  return publisher_->Publish(connection, events::Event{user_id, "bank_connection.health_changed",
+                                                       std::nullopt, data.str()});
 }
 
-Status BankDataService::AnnounceBalances(store::Connection& connection,
-                                         const BankAccount& account,
+Status BankDataService::AnnounceBalances(store::Connection& connection, const BankAccount& account,
                                          const std::vector<sources::Balance>& balances,
                                          domain::Date today) {
   if (publisher_ == nullptr || balances.empty()) return Status::Ok();
@@ -955,9 +951,9 @@ Result<int64_t> BankDataService::WarnExpiringConsents() {
         {now, now + kConsentWarningDays * kDayMs, kBatchMax});
     if (!rows.ok()) return rows.status();
     for (const auto& row : rows.value()) {
-      auto marked = connection.Execute(
-          "UPDATE bank_connections SET consent_warning_sent_at = ? WHERE id = ?",
-          {now, row.Int(0)});
+      auto marked =
+          connection.Execute("UPDATE bank_connections SET consent_warning_sent_at = ? WHERE id = ?",
+                             {now, row.Int(0)});
       if (!marked.ok()) return marked.status();
       auto expires = domain::Timestamp::FromUnixTimeMs(row.Int(3));
       json::Writer data;
@@ -968,8 +964,8 @@ Result<int64_t> BankDataService::WarnExpiringConsents() {
       data.Field("days_left", (row.Int(3) - now) / kDayMs);
       data.EndObject();
       Status published = publisher_->Publish(
-          connection, events::Event{row.Int(1), "bank_connection.consent_expiring",
-                                    std::nullopt, data.str()});
+          connection,
+          events::Event{row.Int(1), "bank_connection.consent_expiring", std::nullopt, data.str()});
       if (!published.ok()) return published;
       ++announced;
     }

@@ -12,15 +12,14 @@ namespace finsync::webhooks {
 
 namespace {
 
-constexpr std::array<std::string_view, 8> kEventTypes = {
-    "transactions.created",
-    "transactions.updated",
-    "transactions.removed",
-    "balance.updated",
-    "transfer.succeeded",
-    "transfer.failed",
-    "bank_connection.health_changed",
-    "bank_connection.consent_expiring"};
+constexpr std::array<std::string_view, 8> kEventTypes = {"transactions.created",
+                                                         "transactions.updated",
+                                                         "transactions.removed",
+                                                         "balance.updated",
+                                                         "transfer.succeeded",
+                                                         "transfer.failed",
+                                                         "bank_connection.health_changed",
+                                                         "bank_connection.consent_expiring"};
 
 // An optional string member: absent gives nullopt, null gives `null_value`.
 std::optional<std::string> TextMember(const rapidjson::Value& root, const char* name,
@@ -83,8 +82,7 @@ Result<EndpointChange> ParseEndpointChange(std::string_view body) {
   const rapidjson::Document& root = parsed.value();
   Error errors = Error::Of(ErrorCode::kValidationFailed, "The given data was invalid.");
   static constexpr std::array<std::string_view, 6> kFields = {
-      "url", "description", "events", "bank_account_ids", "omit_sensitive_identifiers",
-      "enabled"};
+      "url", "description", "events", "bank_account_ids", "omit_sensitive_identifiers", "enabled"};
   for (const auto& member : root.GetObject()) {
     std::string_view name(member.name.GetString(), member.name.GetStringLength());
     if (std::find(kFields.begin(), kFields.end(), name) == kFields.end()) {
@@ -94,22 +92,23 @@ Result<EndpointChange> ParseEndpointChange(std::string_view body) {
   EndpointChange change;
   change.url = TextMember(root, "url", std::nullopt, errors);
   change.description = TextMember(root, "description", std::string(), errors);
-  change.event_types = ListMember<std::string>(
-      root, "events", errors,
-      [](const rapidjson::Value& value, const std::string& path,
-         Error& item_errors) -> std::optional<std::string> {
-        if (value.IsString()) return std::string(value.GetString(), value.GetStringLength());
-        item_errors.field_errors.push_back({path, "must be a string"});
-        return std::nullopt;
-      });
-  change.bank_account_ids = ListMember<int64_t>(
-      root, "bank_account_ids", errors,
-      [](const rapidjson::Value& value, const std::string& path,
-         Error& item_errors) -> std::optional<int64_t> {
-        if (value.IsInt64() && value.GetInt64() > 0) return value.GetInt64();
-        item_errors.field_errors.push_back({path, "must be a bank account id"});
-        return std::nullopt;
-      });
+  change.event_types =
+      ListMember<std::string>(root, "events", errors,
+                              [](const rapidjson::Value& value, const std::string& path,
+                                 Error& item_errors) -> std::optional<std::string> {
+                                if (value.IsString())
+                                  return std::string(value.GetString(), value.GetStringLength());
+                                item_errors.field_errors.push_back({path, "must be a string"});
+                                return std::nullopt;
+                              });
+  change.bank_account_ids =
+      ListMember<int64_t>(root, "bank_account_ids", errors,
+                          [](const rapidjson::Value& value, const std::string& path,
+                             Error& item_errors) -> std::optional<int64_t> {
+                            if (value.IsInt64() && value.GetInt64() > 0) return value.GetInt64();
+                            item_errors.field_errors.push_back({path, "must be a bank account id"});
+                            return std::nullopt;
+                          });
   change.omit_sensitive_identifiers = BoolMember(root, "omit_sensitive_identifiers", errors);
   change.enabled = BoolMember(root, "enabled", errors);
   if (!errors.field_errors.empty()) return errors;

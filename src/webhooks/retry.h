@@ -12,9 +12,9 @@
 
 namespace finsync::webhooks {
 
-inline constexpr std::array<int64_t, 9> kRetryDelaysMs = {
-    5'000, 300'000, 1'800'000, 7'200'000, 18'000'000, 36'000'000, 50'400'000, 72'000'000,
-    86'400'000};
+inline constexpr std::array<int64_t, 9> kRetryDelaysMs = {5'000,      300'000,    1'800'000,
+                                                          7'200'000,  18'000'000, 36'000'000,
+                                                          50'400'000, 72'000'000, 86'400'000};
 inline constexpr int32_t kAttemptsMax = static_cast<int32_t>(kRetryDelaysMs.size()) + 1;
 inline constexpr int64_t kJitterPermilleMax = 150;
 inline constexpr int64_t kRetryAfterMaxMs = 86'400'000;

@@ -285,8 +285,8 @@ Status WebhookService::Publish(store::Connection& connection, const events::Even
       auto accounts = accounts_of_event();
       if (!accounts.ok()) return accounts.error();
       // An event about no account at all (none known) is not narrowed by the filter.
-      bool about_nothing = !event.bank_account_id && accounts.value().empty() &&
-                           !ConnectionIdOf(event.data_json);
+      bool about_nothing =
+          !event.bank_account_id && accounts.value().empty() && !ConnectionIdOf(event.data_json);
       bool matches = about_nothing;
       for (int64_t account : accounts.value()) {
         matches = matches || std::find(filter.begin(), filter.end(), account) != filter.end();
@@ -362,7 +362,7 @@ Result<EndpointWithSecret> WebhookService::CreateEndpoint(int64_t user_id,
   if (!accounts.ok()) return accounts.error();
   if (!errors.field_errors.empty()) return errors;
   std::string secret = NewSecret();
-  std::string sealed = Base64Encode(secret_box_.Seal(kSecretPurpose, secret));
+  std::string sealed = crypto::Base64Encode(secret_box_.Seal(kSecretPurpose, secret));
   int64_t now = clock_.NowMilliseconds();
   int64_t id = 0;
   Status status = database_.Write([&](store::Connection& connection) -> Status {
@@ -372,8 +372,7 @@ Result<EndpointWithSecret> WebhookService::CreateEndpoint(int64_t user_id,
     if (count.value()[0].Int(0) >= options_.endpoints_per_user_max) {
       return Error::Of(ErrorCode::kPlanLimitReached,
                        "A user can have at most " +
-                           std::to_string(options_.endpoints_per_user_max) +
-                           " webhook endpoints.");
+                           std::to_string(options_.endpoints_per_user_max) + " webhook endpoints.");
     }
     auto rows = connection.Query(
         "INSERT INTO webhook_endpoints (user_id, url, description, event_types, "
@@ -458,8 +457,8 @@ Result<Endpoint> WebhookService::UpdateEndpoint(int64_t user_id, int64_t endpoin
         "?, updated_at = ? WHERE id = ? AND user_id = ?",
         {endpoint.url, endpoint.description, StringListJson(endpoint.event_types),
          IdListJson(endpoint.bank_account_ids), int64_t{endpoint.omit_sensitive_identifiers},
-         int64_t{endpoint.enabled}, store::OptionalText(endpoint.disabled_reason), now,
-         endpoint_id, user_id});
+         int64_t{endpoint.enabled}, store::OptionalText(endpoint.disabled_reason), now, endpoint_id,
+         user_id});
     if (!updated.ok()) return updated.status();
     if (updated.value() == 0) return NotFound("webhook endpoint");
     return Status::Ok();
@@ -470,8 +469,8 @@ Result<Endpoint> WebhookService::UpdateEndpoint(int64_t user_id, int64_t endpoin
 
 Status WebhookService::DeleteEndpoint(int64_t user_id, int64_t endpoint_id) {
   return database_.Write([&](store::Connection& connection) -> Status {
-    auto deleted = connection.Execute(
-        "DELETE FROM webhook_endpoints WHERE id = ? AND user_id = ?", {endpoint_id, user_id});
+    auto deleted = connection.Execute("DELETE FROM webhook_endpoints WHERE id = ? AND user_id = ?",
+                                      {endpoint_id, user_id});
     if (!deleted.ok()) return deleted.status();
     if (deleted.value() == 0) return NotFound("webhook endpoint");
     // Without endpoints the feed cursor goes too; a later first endpoint starts afresh.
@@ -486,7 +485,7 @@ Status WebhookService::DeleteEndpoint(int64_t user_id, int64_t endpoint_id) {
 
 Result<EndpointWithSecret> WebhookService::RotateSecret(int64_t user_id, int64_t endpoint_id) {
   std::string secret = NewSecret();
-  std::string sealed = Base64Encode(secret_box_.Seal(kSecretPurpose, secret));
+  std::string sealed = crypto::Base64Encode(secret_box_.Seal(kSecretPurpose, secret));
   int64_t now = clock_.NowMilliseconds();
   Status status = database_.Write([&](store::Connection& connection) -> Status {
     auto updated = connection.Execute(
@@ -506,8 +505,7 @@ Result<EndpointWithSecret> WebhookService::RotateSecret(int64_t user_id, int64_t
 
 // ---- Deliveries -----------------------------------------------------------------------------
 
-Result<std::vector<Delivery>> WebhookService::ListDeliveries(int64_t user_id,
-                                                             int64_t endpoint_id,
+Result<std::vector<Delivery>> WebhookService::ListDeliveries(int64_t user_id, int64_t endpoint_id,
                                                              const DeliveryListOptions& options) {
   auto endpoint = GetEndpoint(user_id, endpoint_id);
   if (!endpoint.ok()) return endpoint.error();
@@ -651,10 +649,10 @@ Result<std::optional<WebhookService::Prepared>> WebhookService::PrepareDelivery(
     if (!rows.ok()) return rows.status();
     if (rows.value().empty()) return Status::Ok();
     const store::Row& row = rows.value()[0];
-    prepared = Prepared{row.Int(0),        row.Int(1),         row.Int(2),  row.Text(3),
-                        row.Int(4) != 0,   row.Int(5) != 0,    row.Text(6), row.Int(7),
-                        row.Text(8),       row.Text(9),        row.Text(10), row.Int(11),
-                        row.Text(12),      row.OptionalText(13), row.OptionalInt(14)};
+    prepared = Prepared{row.Int(0),      row.Int(1),           row.Int(2),         row.Text(3),
+                        row.Int(4) != 0, row.Int(5) != 0,      row.Text(6),        row.Int(7),
+                        row.Text(8),     row.Text(9),          row.Text(10),       row.Int(11),
+                        row.Text(12),    row.OptionalText(13), row.OptionalInt(14)};
     return Status::Ok();
   });
   if (!status.ok()) return status.error();
@@ -662,8 +660,7 @@ Result<std::optional<WebhookService::Prepared>> WebhookService::PrepareDelivery(
 }
 
 Status WebhookService::RecordAttempt(const Prepared& prepared, const Attempt& attempt,
-                                     std::optional<int64_t> retry_delay_ms,
-                                     bool disable_endpoint) {
+                                     std::optional<int64_t> retry_delay_ms, bool disable_endpoint) {
   int64_t now = clock_.NowMilliseconds();
   bool delivered = attempt.outcome == "delivered";
   std::string state = delivered ? "delivered" : (retry_delay_ms ? "pending" : "failed");
@@ -678,8 +675,8 @@ Status WebhookService::RecordAttempt(const Prepared& prepared, const Attempt& at
         "delivered_at = CASE WHEN ? THEN ? ELSE delivered_at END, updated_at = ? WHERE id = ? "
         "AND user_id = ?",
         {state, store::OptionalInt(attempt.status_code), store::OptionalText(last_error),
-         store::OptionalInt(next_attempt_at), int64_t{delivered}, now, now,
-         prepared.delivery_id, prepared.user_id});
+         store::OptionalInt(next_attempt_at), int64_t{delivered}, now, now, prepared.delivery_id,
+         prepared.user_id});
     if (!updated.ok()) return updated.status();
     if (updated.value() == 0) return Status::Ok();  // Deleted with its endpoint meanwhile.
     auto inserted = connection.Execute(
@@ -695,8 +692,8 @@ Status WebhookService::RecordAttempt(const Prepared& prepared, const Attempt& at
         .Execute(
             "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE "
             "id = ? AND user_id = ?",
-            {std::string("The receiver answered 410 Gone: it no longer wants these webhooks."),
-             now, prepared.endpoint_id, prepared.user_id})
+            {std::string("The receiver answered 410 Gone: it no longer wants these webhooks."), now,
+             prepared.endpoint_id, prepared.user_id})
         .status();
   });
 }
@@ -727,7 +724,7 @@ jobs::JobOutcome WebhookService::RunDelivery(const jobs::Job& job) {
   }
   std::vector<std::string> keys;
   auto open = [&](const std::string& stored) -> bool {
-    auto sealed = Base64Decode(stored);
+    auto sealed = crypto::Base64Decode(stored);
     if (!sealed) return false;
     auto secret = secret_box_.Open(kSecretPurpose, *sealed);
     if (!secret.ok()) return false;
@@ -748,19 +745,19 @@ jobs::JobOutcome WebhookService::RunDelivery(const jobs::Job& job) {
       *prepared.previous_secret_expires_at_ms > now) {
     (void)open(*prepared.previous_secret_sealed);  // An unreadable old secret is just skipped.
   }
-  std::string data = prepared.omit_sensitive_identifiers
-                         ? StripSensitiveIdentifiers(prepared.data)
-                         : prepared.data;
+  std::string data = prepared.omit_sensitive_identifiers ? StripSensitiveIdentifiers(prepared.data)
+                                                         : prepared.data;
   std::string body = RenderEnvelope(prepared.event_type, prepared.event_id, prepared.endpoint_id,
                                     prepared.event_created_at_ms, data);
   int64_t timestamp = signing_clock_.NowMilliseconds() / 1000;
   net::HttpRequest request;
   request.method = "POST";
   request.url = prepared.url;
-  request.headers = {{"content-type", "application/json"},
-                     {"webhook-id", prepared.event_id},
-                     {"webhook-timestamp", std::to_string(timestamp)},
-                     {"webhook-signature", SignatureHeader(keys, prepared.event_id, timestamp, body)}};
+  request.headers = {
+      {"content-type", "application/json"},
+      {"webhook-id", prepared.event_id},
+      {"webhook-timestamp", std::to_string(timestamp)},
+      {"webhook-signature", SignatureHeader(keys, prepared.event_id, timestamp, body)}};
   request.body = std::move(body);
   request.timeout_ms = options_.request_timeout_ms;
   auto started = std::chrono::steady_clock::now();
@@ -936,8 +933,7 @@ jobs::JobOutcome WebhookService::RunFeed(const jobs::Job& job) {
 void WebhookService::NotifyTransactionsChanged(int64_t user_id) {
   bool has_cursor = false;
   Status read = database_.Read([&](store::Connection& connection) -> Status {
-    auto rows =
-        connection.Query("SELECT 1 FROM webhook_feed_cursors WHERE user_id = ?", {user_id});
+    auto rows = connection.Query("SELECT 1 FROM webhook_feed_cursors WHERE user_id = ?", {user_id});
     if (!rows.ok()) return rows.status();
     has_cursor = !rows.value().empty();
     return Status::Ok();
@@ -949,8 +945,7 @@ void WebhookService::NotifyTransactionsChanged(int64_t user_id) {
   job.dedupe_key = jobs::DedupeKey("webhook_feed", user_id);
   auto enqueued = queue_.Enqueue(job);
   if (!enqueued.ok()) {
-    spdlog::error("cannot start the webhook feed of user {}: {}", user_id,
-                  enqueued.error().detail);
+    spdlog::error("cannot start the webhook feed of user {}: {}", user_id, enqueued.error().detail);
   }
 }
 
@@ -975,8 +970,7 @@ jobs::JobOutcome WebhookService::RunFeedSweep(const jobs::Job& sweep) {
     auto enqueued = queue_.Enqueue(job);
     if (!enqueued.ok()) return jobs::JobOutcome::RetryWithBackoff(enqueued.error().detail);
   }
-  return jobs::RunAgainEvery(sweep, options_.feed_sweep_interval_ms,
-                             clock_.NowMilliseconds());
+  return jobs::RunAgainEvery(sweep, options_.feed_sweep_interval_ms, clock_.NowMilliseconds());
 }
 
 jobs::JobOutcome WebhookService::RunPurge(const jobs::Job&) {

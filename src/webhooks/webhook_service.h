@@ -63,7 +63,7 @@ struct Endpoint {
   int64_t user_id = 0;
   std::string url;
   std::string description;
-  std::vector<std::string> event_types;  // Empty: every type.
+  std::vector<std::string> event_types;   // Empty: every type.
   std::vector<int64_t> bank_account_ids;  // Empty: every account.
   bool omit_sensitive_identifiers = false;
   bool enabled = true;
