@@ -49,12 +49,20 @@ struct UpdateFields {
   bool amount = true;
 };
 
-// The answer for one item. A rejected item failed for a reason retrying will not fix (a field
-// the destination refuses); the message says why, in the destination's words.
+// The answer for one item: delivered (with the destination's id for it), or not, with the
+// destination's reason. `retryable` says whether trying again later may succeed (a timeout, a
+// 5xx) or not (a field the destination refuses: only a change and a manual retry helps).
 struct ItemOutcome {
   bool delivered = false;
+  bool retryable = false;
   std::string destination_transaction_id;
   std::string message;
+
+  static ItemOutcome Delivered(std::string id) { return {true, false, std::move(id), ""}; }
+  static ItemOutcome Rejected(std::string message) {
+    return {false, false, "", std::move(message)};
+  }
+  static ItemOutcome Retry(std::string message) { return {false, true, "", std::move(message)}; }
 };
 
 class Destination {
