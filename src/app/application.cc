@@ -10,9 +10,12 @@
 #include "api/idempotency.h"
 #include "api/rules_api.h"
 #include "api/sandbox_page.h"
+#include "api/transactions_api.h"
+#include "api/webhooks_api.h"
 #include "app/access_log.h"
 #include "common/clock.h"
 #include "common/json.h"
+#include "common/secret_box.h"
 #include "http/metrics.h"
 #include "http/problem.h"
 #include "http/rate_limiter.h"
@@ -20,6 +23,7 @@
 #include "ingest/ingest.h"
 #include "jobs/job_queue.h"
 #include "jobs/worker.h"
+#include "net/http_client.h"
 #include "rules/rule_service.h"
 #include "sources/catalog.h"
 #include "sources/sandbox/sandbox_source.h"
@@ -27,6 +31,7 @@
 #include "sync/bank_data.h"
 #include "sync/sandbox_support.h"
 #include "sync/scheduler.h"
+#include "webhooks/webhook_service.h"
 
 namespace finsync::app {
 
@@ -67,6 +72,9 @@ struct Application::State {
   std::unique_ptr<jobs::JobQueue> job_queue;
   std::unique_ptr<jobs::Workers> workers;
   std::unique_ptr<sync::SyncScheduler> scheduler;
+  std::unique_ptr<SecretBox> secret_box;
+  std::unique_ptr<net::HttpClient> webhook_http;
+  std::unique_ptr<webhooks::WebhookService> webhooks;
   std::unique_ptr<AccessLog> access_logger;
   std::unique_ptr<http::Server> server;
   std::string demo_email;
@@ -176,6 +184,7 @@ Status Application::Start() {
   api::RegisterBankRoutes(state_->router, *state_->context, *state_->bank_data);
   api::RegisterSandboxPage(state_->router, *state_->context, *state_->bank_data);
   api::RegisterRuleRoutes(state_->router, *state_->context, *state_->rules);
+  api::RegisterWebhookRoutes(state_->router, *state_->context, *state_->webhooks);
   if (options.access_log != "off") {
     auto access_log = AccessLog::Open(options.access_log);
     if (!access_log.ok()) return access_log.error();
@@ -246,9 +255,45 @@ Status Application::StartBanking() {
   purge.dedupe_key = "purge_idempotency_keys";
   auto purge_job = s.job_queue->Enqueue(purge);
   if (!purge_job.ok()) return purge_job.error();
+  Status webhooks = StartWebhooks();
+  if (!webhooks.ok()) return webhooks;
   Status ensured = s.scheduler->EnsureScheduled();
   if (!ensured.ok()) return ensured;
   return s.workers->Start();
+}
+
+// Webhook subscriptions: the secret box for endpoint secrets, an outbound HTTP client of their
+// own (a receiver's timeout never holds up a destination's), the publisher every module
+// announces events through, and the delivery, feed and purge jobs.
+Status Application::StartWebhooks() {
+  State& s = *state_;
+  if (!s.secret_box) {
+    auto key = !s.options.secret_key_base64.empty()
+                   ? SecretBox::ParseKey(s.options.secret_key_base64)
+                   : SecretBox::LoadOrCreateKeyFile(s.options.secret_key_file.empty()
+                                                        ? s.options.database_url + ".key"
+                                                        : s.options.secret_key_file);
+    if (!key.ok()) return key.error();
+    s.secret_box = std::make_unique<SecretBox>(key.value());
+  }
+  net::HttpClientOptions http_options;
+  http_options.allow_private_addresses = s.options.allow_private_destinations;
+  http_options.timeout_ms = 15'000;
+  http_options.response_body_max = 64 * 1024;
+  s.webhook_http = net::MakeHttpClient(http_options);
+  webhooks::WebhookOptions options;
+  options.retry_speedup = s.options.webhook_retry_speedup;
+  s.webhooks = std::make_unique<webhooks::WebhookService>(
+      *s.database, *s.clock, SystemClock::Instance(), *s.job_queue, *s.secret_box, *s.webhook_http,
+      api::WriteBankTransaction, options);
+  s.bank_data->SetEventPublisher(s.webhooks.get());
+  webhooks::WebhookService* service = s.webhooks.get();
+  s.bank_data->SetSyncListener(
+      [service](const sync::BankAccount& account, const sync::SyncReport&) {
+        service->NotifyTransactionsChanged(account.user_id);
+      });
+  s.webhooks->RegisterHandlers(*s.workers);
+  return s.webhooks->EnsureScheduled();
 }
 
 Status Application::CreateDemoToken() {

@@ -33,6 +33,15 @@ struct ServeOptions {
   int64_t rules_per_target_max = 10;
   // Sandbox mode only: run the server's clock this far ahead of the system clock.
   int64_t clock_offset_seconds = 0;
+  // Outbound HTTP (webhooks, destinations) may reach private, loopback and link-local
+  // addresses: for tests and deliveries inside the operator's own network.
+  bool allow_private_destinations = false;
+  // The key sealing stored secrets: FINSYNC_SECRET_KEY (base64) when set, else this file,
+  // else "<database file>.key" (created with a new key when missing).
+  std::string secret_key_file;
+  std::string secret_key_base64;  // FINSYNC_SECRET_KEY; wins over the file.
+  // Divides every webhook retry delay (tests only; 1 in production).
+  int64_t webhook_retry_speedup = 1;
 };
 
 class Application {
@@ -55,6 +64,7 @@ class Application {
  private:
   Status CreateDemoToken();
   Status StartBanking();
+  Status StartWebhooks();
 
   struct State;
   std::unique_ptr<State> state_;
