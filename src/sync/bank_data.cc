@@ -637,7 +637,7 @@ Status BankDataService::RecordFailure(const BankAccount& account,
     blocked_until = now + std::max<int64_t>(1, error.retry_after_seconds) * 1000;
   }
   return database_.Write([&](store::Connection& connection) -> Status {
-    auto before = HealthBefore(connection, account.bank_connection_id);
+    auto before = HealthBefore(connection, account.user_id, account.bank_connection_id);
     if (!before.ok()) return before.error();
     if (blocked_until) {
       // Respect the bank's limit: no call for this account until it says so.
@@ -670,7 +670,7 @@ Status BankDataService::RecordSuccess(const BankAccount& account, const SyncRepo
                                       const SyncRequest& request, int64_t now_ms) {
   (void)report;
   return database_.Write([&](store::Connection& connection) -> Status {
-    auto before = HealthBefore(connection, account.bank_connection_id);
+    auto before = HealthBefore(connection, account.user_id, account.bank_connection_id);
     if (!before.ok()) return before.error();
     auto updated = connection.Execute(
         "UPDATE bank_accounts SET failure_count = 0, health_status = 'HEALTHY', health_message "
@@ -859,11 +859,12 @@ Status BankDataService::DeleteBalance(int64_t user_id, int64_t account_id, int64
 
 // ---- Webhook events -------------------------------------------------------------------------
 
-Result<std::string> BankDataService::HealthBefore(store::Connection& connection,
+Result<std::string> BankDataService::HealthBefore(store::Connection& connection, int64_t user_id,
                                                   int64_t connection_id) {
   if (publisher_ == nullptr) return std::string();
   auto rows =
-      connection.Query("SELECT health_status FROM bank_connections WHERE id = ?", {connection_id});
+      connection.Query("SELECT health_status FROM bank_connections WHERE id = ? AND user_id = ?",
+                       {connection_id, user_id});
   if (!rows.ok()) return rows.error();
   return rows.value().empty() ? std::string() : rows.value()[0].Text(0);
 }

@@ -148,7 +148,8 @@ class BankDataService {
   Result<std::optional<domain::Date>> RetentionStart(int64_t user_id, domain::Date today);
   Status CreateAccounts(const BankConnection& connection, sources::Source& source);
   // With a publisher: the connection's health status now, to compare after an update.
-  Result<std::string> HealthBefore(store::Connection& connection, int64_t connection_id);
+  Result<std::string> HealthBefore(store::Connection& connection, int64_t user_id,
+                                   int64_t connection_id);
   // Publishes bank_connection.health_changed when the status differs from `before`.
   Status AnnounceHealth(store::Connection& connection, int64_t user_id, int64_t connection_id,
                         const std::string& before);
