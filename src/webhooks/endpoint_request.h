@@ -25,12 +25,12 @@ inline constexpr size_t kDescriptionLengthMax = 500;
 // A create (absent fields take defaults) or a partial update (absent fields stay). An empty
 // event_types or bank_account_ids list means "all".
 struct EndpointChange {
-  std::optional<std::string> url;
-  std::optional<std::string> description;
-  std::optional<std::vector<std::string>> event_types;
-  std::optional<std::vector<int64_t>> bank_account_ids;
-  std::optional<bool> omit_sensitive_identifiers;
-  std::optional<bool> enabled;
+  std::optional<std::string> url{};
+  std::optional<std::string> description{};
+  std::optional<std::vector<std::string>> event_types{};
+  std::optional<std::vector<int64_t>> bank_account_ids{};
+  std::optional<bool> omit_sensitive_identifiers{};
+  std::optional<bool> enabled{};
 };
 
 // Reads a request body: {"url", "description", "events", "bank_account_ids",
