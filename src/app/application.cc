@@ -279,7 +279,7 @@ Status Application::StartWebhooks() {
   net::HttpClientOptions http_options;
   http_options.allow_private_addresses = s.options.allow_private_destinations;
   http_options.timeout_ms = 15'000;
-  http_options.response_body_max = 64 * 1024;
+  http_options.response_body_max = 1 << 20;  // Receivers answer briefly; bound the memory.
   s.webhook_http = net::MakeHttpClient(http_options);
   webhooks::WebhookOptions options;
   options.retry_speedup = s.options.webhook_retry_speedup;
