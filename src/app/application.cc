@@ -20,6 +20,7 @@
 #include "common/json.h"
 #include "common/secret_box.h"
 #include "delivery/delivery_service.h"
+#include "delivery/lunch_money_destination.h"
 #include "delivery/lunchmoney/lunchmoney_client.h"
 #include "delivery/lunchmoney/lunchmoney_connections.h"
 #include "delivery/webhook_destination.h"
@@ -193,10 +194,11 @@ Status Application::Start() {
   net::HttpClientOptions http_options;
   http_options.allow_private_addresses = options.allow_private_destinations;
   state_->http_client = net::MakeHttpClient(http_options);
-  Status banking = StartBanking();
-  if (!banking.ok()) return banking;
+  // Destinations before banking: the delivery engine StartBanking builds opens them.
   Status lunch_money = StartLunchMoney();
   if (!lunch_money.ok()) return lunch_money;
+  Status banking = StartBanking();
+  if (!banking.ok()) return banking;
   api::RegisterRoutes(state_->router, *state_->context);
   api::RegisterBankRoutes(state_->router, *state_->context, *state_->bank_data);
   api::RegisterSandboxPage(state_->router, *state_->context, *state_->bank_data);
@@ -273,6 +275,8 @@ Status Application::StartBanking() {
         api::WriteBankTransaction(writer, transaction);
       });
   s.destination_openers[delivery::DestinationType::kWebhook] = s.webhook_destinations->Opener();
+  s.destination_openers[delivery::DestinationType::kLunchMoney] =
+      delivery::LunchMoneyOpener(*s.lunch_money, *s.lunch_money_client, clock);
   s.delivery = std::make_unique<delivery::DeliveryService>(*s.database, clock, *s.rules,
                                                            *s.job_queue, s.destination_openers);
   s.delivery->RegisterHandlers(*s.workers);
