@@ -2,20 +2,29 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "api/api.h"
 #include "api/banks_api.h"
 #include "api/idempotency.h"
+#include "api/lunch_money_api.h"
 #include "api/rules_api.h"
 #include "api/sandbox_page.h"
 #include "api/transactions_api.h"
+#include "api/transfers_api.h"
 #include "api/webhooks_api.h"
 #include "app/access_log.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/secret_box.h"
+#include "delivery/delivery_service.h"
+#include "delivery/lunch_money_destination.h"
+#include "delivery/lunchmoney/lunchmoney_client.h"
+#include "delivery/lunchmoney/lunchmoney_connections.h"
+#include "delivery/webhook_destination.h"
 #include "http/metrics.h"
 #include "http/problem.h"
 #include "http/rate_limiter.h"
@@ -73,6 +82,12 @@ struct Application::State {
   std::unique_ptr<jobs::Workers> workers;
   std::unique_ptr<sync::SyncScheduler> scheduler;
   std::unique_ptr<SecretBox> secret_box;
+  std::unique_ptr<net::HttpClient> http_client;
+  std::unique_ptr<delivery::WebhookDestinations> webhook_destinations;
+  delivery::DestinationOpeners destination_openers;
+  std::unique_ptr<delivery::DeliveryService> delivery;
+  std::unique_ptr<delivery::lunchmoney::LunchMoneyV1Client> lunch_money_client;
+  std::unique_ptr<delivery::lunchmoney::ConnectionService> lunch_money;
   std::unique_ptr<net::HttpClient> webhook_http;
   std::unique_ptr<webhooks::WebhookService> webhooks;
   std::unique_ptr<AccessLog> access_logger;
@@ -178,12 +193,24 @@ Status Application::Start() {
     Status demo = CreateDemoToken();
     if (!demo.ok()) return demo;
   }
+  Status secrets = OpenSecrets();
+  if (!secrets.ok()) return secrets;
+  net::HttpClientOptions http_options;
+  http_options.allow_private_addresses = options.allow_private_destinations;
+  state_->http_client = net::MakeHttpClient(http_options);
+  // Destinations before banking: the delivery engine StartBanking builds opens them.
+  Status lunch_money = StartLunchMoney();
+  if (!lunch_money.ok()) return lunch_money;
   Status banking = StartBanking();
   if (!banking.ok()) return banking;
   api::RegisterRoutes(state_->router, *state_->context);
   api::RegisterBankRoutes(state_->router, *state_->context, *state_->bank_data);
   api::RegisterSandboxPage(state_->router, *state_->context, *state_->bank_data);
   api::RegisterRuleRoutes(state_->router, *state_->context, *state_->rules);
+  api::RegisterLunchMoneyRoutes(state_->router, *state_->context, *state_->lunch_money);
+  api::RegisterTransferRoutes(state_->router, *state_->context, *state_->delivery);
+  api::RegisterWebhookDestinationRoutes(state_->router, *state_->context,
+                                        *state_->webhook_destinations);
   api::RegisterWebhookRoutes(state_->router, *state_->context, *state_->webhooks);
   if (options.access_log != "off") {
     auto access_log = AccessLog::Open(options.access_log);
@@ -234,6 +261,7 @@ Status Application::StartBanking() {
   s.job_queue = std::make_unique<jobs::JobQueue>(*s.database, clock);
   jobs::WorkerOptions worker_options;
   worker_options.thread_count = std::max(1, s.options.job_worker_count);
+  worker_options.lease_ms = std::max<int64_t>(3, s.options.job_lease_ms);
   s.workers = std::make_unique<jobs::Workers>(*s.job_queue, clock, worker_options);
   s.scheduler = std::make_unique<sync::SyncScheduler>(*s.bank_data, *s.job_queue, clock);
   sync::SyncScheduler* scheduler = s.scheduler.get();
@@ -244,6 +272,34 @@ Status Application::StartBanking() {
     }
   });
   s.scheduler->RegisterHandlers(*s.workers);
+  // Delivery: destinations by type, the engine, and its jobs; a sync that stored changes
+  // schedules the account's transfer links.
+  s.webhook_destinations = std::make_unique<delivery::WebhookDestinations>(
+      *s.database, clock, *s.secret_box, *s.http_client,
+      [](json::Writer& writer, const domain::BankTransaction& transaction) {
+        api::WriteBankTransaction(writer, transaction);
+      });
+  s.destination_openers[delivery::DestinationType::kWebhook] = s.webhook_destinations->Opener();
+  s.destination_openers[delivery::DestinationType::kLunchMoney] =
+      delivery::LunchMoneyOpener(*s.lunch_money, *s.lunch_money_client, clock);
+  s.delivery = std::make_unique<delivery::DeliveryService>(*s.database, clock, *s.rules,
+                                                           *s.job_queue, s.destination_openers);
+  s.delivery->RegisterHandlers(*s.workers);
+  delivery::DeliveryService* delivery = s.delivery.get();
+  State* state = &s;
+  s.bank_data->SetSyncListener(
+      [delivery, state](const sync::BankAccount& account, const sync::SyncReport& report) {
+        if (report.transactions.added == 0 && report.transactions.modified == 0) return;
+        // Transaction webhooks come from the change feed, read by the user's feed job.
+        state->webhooks->NotifyTransactionsChanged(account.user_id);
+        Status scheduled = delivery->ScheduleAccount(account.user_id, account.id);
+        if (!scheduled.ok()) {
+          spdlog::error("cannot schedule deliveries of account {}: {}", account.id,
+                        scheduled.error().detail);
+        }
+      });
+  Status deliveries = s.delivery->EnsureScheduled();
+  if (!deliveries.ok()) return deliveries;
   api::IdempotencyService* idempotency = s.idempotency.get();
   s.workers->Register("purge_idempotency_keys", [idempotency, &clock](const jobs::Job&) {
     auto purged = idempotency->PurgeExpired();
@@ -262,20 +318,11 @@ Status Application::StartBanking() {
   return s.workers->Start();
 }
 
-// Webhook subscriptions: the secret box for endpoint secrets, an outbound HTTP client of their
-// own (a receiver's timeout never holds up a destination's), the publisher every module
-// announces events through, and the delivery, feed and purge jobs.
+// Webhook subscriptions: an outbound HTTP client of their own (a slow receiver never holds up
+// a destination), the publisher every module announces events through (bank data, transfer
+// delivery), and the delivery, feed and purge jobs.
 Status Application::StartWebhooks() {
   State& s = *state_;
-  if (!s.secret_box) {
-    auto key = !s.options.secret_key_base64.empty()
-                   ? SecretBox::ParseKey(s.options.secret_key_base64)
-                   : SecretBox::LoadOrCreateKeyFile(s.options.secret_key_file.empty()
-                                                        ? s.options.database_url + ".key"
-                                                        : s.options.secret_key_file);
-    if (!key.ok()) return key.error();
-    s.secret_box = std::make_unique<SecretBox>(key.value());
-  }
   net::HttpClientOptions http_options;
   http_options.allow_private_addresses = s.options.allow_private_destinations;
   http_options.timeout_ms = 15'000;
@@ -287,13 +334,44 @@ Status Application::StartWebhooks() {
       *s.database, *s.clock, SystemClock::Instance(), *s.job_queue, *s.secret_box, *s.webhook_http,
       api::WriteBankTransaction, options);
   s.bank_data->SetEventPublisher(s.webhooks.get());
-  webhooks::WebhookService* service = s.webhooks.get();
-  s.bank_data->SetSyncListener(
-      [service](const sync::BankAccount& account, const sync::SyncReport&) {
-        service->NotifyTransactionsChanged(account.user_id);
-      });
+  s.delivery->SetPublisher(s.webhooks.get());
   s.webhooks->RegisterHandlers(*s.workers);
   return s.webhooks->EnsureScheduled();
+}
+
+// The server key for secrets at rest: FINSYNC_SECRET_KEY, else --secret-key-file, else a key
+// file beside the database (created with a new key on first start).
+Status Application::OpenSecrets() {
+  std::array<uint8_t, SecretBox::kKeySize> key{};
+  if (const char* text = std::getenv("FINSYNC_SECRET_KEY"); text != nullptr && *text != '\0') {
+    auto parsed = SecretBox::ParseKey(text);
+    if (!parsed.ok()) {
+      return Error::Of(ErrorCode::kBadRequest, "FINSYNC_SECRET_KEY: " + parsed.error().detail);
+    }
+    key = parsed.value();
+  } else {
+    std::string path = state_->options.secret_key_file;
+    if (path.empty()) path = state_->options.database_url + ".key";
+    auto loaded = SecretBox::LoadOrCreateKeyFile(path);
+    if (!loaded.ok()) return loaded.error();
+    key = loaded.value();
+  }
+  state_->secret_box = std::make_unique<SecretBox>(key);
+  return Status::Ok();
+}
+
+// Lunch Money: the v1 client at --lunch-money-url and the connections service.
+Status Application::StartLunchMoney() {
+  State& s = *state_;
+  const std::string& url = s.options.lunch_money_url;
+  if (!url.starts_with("http://") && !url.starts_with("https://")) {
+    return Error::Of(ErrorCode::kBadRequest, "--lunch-money-url must be an http(s) URL");
+  }
+  s.lunch_money_client =
+      std::make_unique<delivery::lunchmoney::LunchMoneyV1Client>(*s.http_client, url);
+  s.lunch_money = std::make_unique<delivery::lunchmoney::ConnectionService>(
+      *s.database, *s.clock, *s.secret_box, *s.lunch_money_client);
+  return Status::Ok();
 }
 
 Status Application::CreateDemoToken() {

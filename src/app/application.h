@@ -19,6 +19,8 @@ struct ServeOptions {
   int reader_count = 0;      // 0: thread count + 1.
   bool demo = false;         // Create a demo user and print a fresh token at start-up.
   int job_worker_count = 2;  // Threads running durable jobs (syncs, clean-up).
+  // How long the jobs of a process that died stay claimed before another worker takes them.
+  int64_t job_lease_ms = 60'000;
   // The URL users reach this server at, for links such as the sandbox consent page.
   // Default: http://<host>:<port>.
   std::string public_url;
@@ -33,13 +35,12 @@ struct ServeOptions {
   int64_t rules_per_target_max = 10;
   // Sandbox mode only: run the server's clock this far ahead of the system clock.
   int64_t clock_offset_seconds = 0;
-  // Outbound HTTP (webhooks, destinations) may reach private, loopback and link-local
-  // addresses: for tests and deliveries inside the operator's own network.
-  bool allow_private_destinations = false;
-  // The key sealing stored secrets: FINSYNC_SECRET_KEY (base64) when set, else this file,
-  // else "<database file>.key" (created with a new key when missing).
+  // The key that seals stored secrets (destination tokens and secrets): FINSYNC_SECRET_KEY
+  // (base64 of 32 bytes), else this file, else "<database file>.key" (created on first start).
   std::string secret_key_file;
-  std::string secret_key_base64;  // FINSYNC_SECRET_KEY; wins over the file.
+  // Let outbound requests (destinations, webhooks) reach private and loopback addresses.
+  bool allow_private_destinations = false;
+  std::string lunch_money_url = "https://dev.lunchmoney.app";
   // Divides every webhook retry delay (tests only; 1 in production).
   int64_t webhook_retry_speedup = 1;
 };
@@ -65,6 +66,8 @@ class Application {
   Status CreateDemoToken();
   Status StartBanking();
   Status StartWebhooks();
+  Status OpenSecrets();
+  Status StartLunchMoney();
 
   struct State;
   std::unique_ptr<State> state_;

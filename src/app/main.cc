@@ -6,7 +6,6 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
 
 #include "api/api.h"
@@ -156,6 +155,11 @@ int main(int argc, char** argv) {
       ->envname("FINSYNC_JOB_WORKERS")
       ->capture_default_str();
   serve_command
+      ->add_option("--job-lease-ms", serve.job_lease_ms,
+                   "How long a dead process's jobs stay claimed before others run them")
+      ->envname("FINSYNC_JOB_LEASE_MS")
+      ->capture_default_str();
+  serve_command
       ->add_option("--public-url", serve.public_url,
                    "URL users reach this server at (default http://HOST:PORT)")
       ->envname("FINSYNC_PUBLIC_URL");
@@ -204,24 +208,26 @@ int main(int argc, char** argv) {
       ->envname("FINSYNC_CLOCK_OFFSET_SECONDS")
       ->capture_default_str();
   serve_command
+      ->add_option("--secret-key-file", serve.secret_key_file,
+                   "Key sealing stored secrets (default: <database file>.key, created if "
+                   "missing; FINSYNC_SECRET_KEY holds the key itself)")
+      ->envname("FINSYNC_SECRET_KEY_FILE");
+  serve_command
+      ->add_flag("--allow-private-destinations", serve.allow_private_destinations,
+                 "Let destinations and webhooks reach private and loopback addresses")
+      ->envname("FINSYNC_ALLOW_PRIVATE_DESTINATIONS");
+  serve_command
       ->add_flag("--demo", serve.demo,
                  "Create a demo user and print a new access token at start-up")
       ->envname("FINSYNC_DEMO");
-  serve_command
-      ->add_flag("--allow-private-destinations", serve.allow_private_destinations,
-                 "Let outbound requests (webhooks, destinations) reach private, loopback and "
-                 "link-local addresses")
-      ->envname("FINSYNC_ALLOW_PRIVATE_DESTINATIONS");
-  serve_command
-      ->add_option("--secret-key-file", serve.secret_key_file,
-                   "Key sealing stored secrets (default: <db>.key, created when missing; "
-                   "FINSYNC_SECRET_KEY holds the key itself as base64)")
-      ->envname("FINSYNC_SECRET_KEY_FILE");
   serve_command
       ->add_option("--webhook-retry-speedup", serve.webhook_retry_speedup,
                    "Divide every webhook retry delay by this (for tests)")
       ->envname("FINSYNC_WEBHOOK_RETRY_SPEEDUP")
       ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}))
+      ->capture_default_str();
+  serve_command->add_option("--lunch-money-url", serve.lunch_money_url, "Lunch Money API base URL")
+      ->envname("FINSYNC_LUNCH_MONEY_URL")
       ->capture_default_str();
 
   // user create
@@ -261,8 +267,6 @@ int main(int argc, char** argv) {
     serve.server.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
     serve.server.request_timeout = std::chrono::milliseconds(request_timeout_ms);
     serve.server.shutdown_grace = std::chrono::milliseconds(shutdown_grace_ms);
-    // A key is never a flag: command lines show up in process listings.
-    if (const char* key = std::getenv("FINSYNC_SECRET_KEY")) serve.secret_key_base64 = key;
     return RunServe(serve);
   }
   if (user_create->parsed()) {

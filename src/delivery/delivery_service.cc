@@ -280,18 +280,21 @@ Result<TransferLink> DeliveryService::CreateLink(int64_t user_id, const NewTrans
     auto currency =
         transfer_store::BankAccountCurrency(connection, user_id, request.bank_account_id);
     if (!currency.ok()) return currency.status();
-    if (!currency.value()) {
-      return Invalid("bank_account_id",
-                     "no bank account with id " + std::to_string(request.bank_account_id));
-    }
     auto destination = transfer_store::LoadDestination(
         connection, user_id, request.destination_type, request.destination_id);
     if (!destination.ok()) return destination.status();
-    if (!destination.value()) {
-      return Invalid("destination_id",
-                     "no " + std::string(DestinationTypeName(request.destination_type)) +
-                         " destination with id " + std::to_string(request.destination_id));
+    Error invalid = Error::Of(ErrorCode::kValidationFailed, "The given data was invalid.");
+    if (!currency.value()) {
+      invalid.field_errors.push_back(
+          {"bank_account_id",
+           "no bank account with id " + std::to_string(request.bank_account_id)});
     }
+    if (!destination.value()) {
+      invalid.field_errors.push_back(
+          {"destination_id", "no " + std::string(DestinationTypeName(request.destination_type)) +
+                                 " destination with id " + std::to_string(request.destination_id)});
+    }
+    if (!invalid.field_errors.empty()) return invalid;
     if (request.destination_type == DestinationType::kYnab) {
       auto budget_currency = connection.Query(
           "SELECT b.currency FROM ynab_budget_accounts a JOIN ynab_budgets b ON b.id = "
