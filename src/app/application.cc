@@ -10,9 +10,13 @@
 #include "api/idempotency.h"
 #include "api/rules_api.h"
 #include "api/sandbox_page.h"
+#include "api/ynab_api.h"
 #include "app/access_log.h"
 #include "common/clock.h"
 #include "common/json.h"
+#include "common/secret_box.h"
+#include "delivery/ynab/ynab_client.h"
+#include "delivery/ynab/ynab_mirror.h"
 #include "http/metrics.h"
 #include "http/problem.h"
 #include "http/rate_limiter.h"
@@ -20,6 +24,7 @@
 #include "ingest/ingest.h"
 #include "jobs/job_queue.h"
 #include "jobs/worker.h"
+#include "net/http_client.h"
 #include "rules/rule_service.h"
 #include "sources/catalog.h"
 #include "sources/sandbox/sandbox_source.h"
@@ -67,6 +72,11 @@ struct Application::State {
   std::unique_ptr<jobs::JobQueue> job_queue;
   std::unique_ptr<jobs::Workers> workers;
   std::unique_ptr<sync::SyncScheduler> scheduler;
+  // Outbound HTTP and the server key, shared by every destination.
+  std::unique_ptr<net::HttpClient> http_client;
+  std::unique_ptr<SecretBox> secret_box;
+  std::unique_ptr<delivery::ynab::YnabClient> ynab_client;
+  std::unique_ptr<delivery::ynab::YnabMirror> ynab_mirror;
   std::unique_ptr<AccessLog> access_logger;
   std::unique_ptr<http::Server> server;
   std::string demo_email;
@@ -176,6 +186,7 @@ Status Application::Start() {
   api::RegisterBankRoutes(state_->router, *state_->context, *state_->bank_data);
   api::RegisterSandboxPage(state_->router, *state_->context, *state_->bank_data);
   api::RegisterRuleRoutes(state_->router, *state_->context, *state_->rules);
+  api::RegisterYnabRoutes(state_->router, *state_->context, *state_->ynab_mirror);
   if (options.access_log != "off") {
     auto access_log = AccessLog::Open(options.access_log);
     if (!access_log.ok()) return access_log.error();
@@ -248,7 +259,35 @@ Status Application::StartBanking() {
   if (!purge_job.ok()) return purge_job.error();
   Status ensured = s.scheduler->EnsureScheduled();
   if (!ensured.ok()) return ensured;
+  Status destinations = StartDestinations();
+  if (!destinations.ok()) return destinations;
   return s.workers->Start();
+}
+
+// Destinations: one outbound HTTP client and one server key for all of them, the YNAB client
+// and mirror with its refresh job. Runs before the workers start (jobs are registered here).
+Status Application::StartDestinations() {
+  State& s = *state_;
+  net::HttpClientOptions http_options;
+  http_options.allow_private_addresses = s.options.allow_private_destinations;
+  s.http_client = net::MakeHttpClient(http_options);
+  auto key = !s.options.secret_key.empty()
+                 ? SecretBox::ParseKey(s.options.secret_key)
+                 : SecretBox::LoadOrCreateKeyFile(s.options.secret_key_file.empty()
+                                                      ? s.options.database_url + ".key"
+                                                      : s.options.secret_key_file);
+  if (!key.ok()) {
+    return Error::Of(ErrorCode::kBadRequest, "secret key: " + key.error().detail);
+  }
+  s.secret_box = std::make_unique<SecretBox>(key.value());
+  delivery::ynab::YnabClientOptions ynab_options;
+  ynab_options.base_url = s.options.ynab_url;
+  ynab_options.clock = s.clock.get();
+  s.ynab_client = std::make_unique<delivery::ynab::YnabClient>(*s.http_client, ynab_options);
+  s.ynab_mirror = std::make_unique<delivery::ynab::YnabMirror>(
+      *s.database, *s.clock, *s.ynab_client, *s.secret_box, delivery::ynab::MirrorOptions{});
+  s.ynab_mirror->RegisterJobs(*s.workers);
+  return s.ynab_mirror->EnsureScheduled(*s.job_queue);
 }
 
 Status Application::CreateDemoToken() {

@@ -33,6 +33,14 @@ struct ServeOptions {
   int64_t rules_per_target_max = 10;
   // Sandbox mode only: run the server's clock this far ahead of the system clock.
   int64_t clock_offset_seconds = 0;
+  // Destinations. YNAB's API base URL (tests point it at a fake).
+  std::string ynab_url = "https://api.ynab.com/v1";
+  // The server key that seals stored tokens (common/secret_box.h): secret_key (base64, from
+  // FINSYNC_SECRET_KEY) wins, else secret_key_file, else "<database file>.key" (created 0600).
+  std::string secret_key;
+  std::string secret_key_file;
+  // Let outbound calls reach private, loopback and link-local addresses (tests, LAN setups).
+  bool allow_private_destinations = false;
 };
 
 class Application {
@@ -55,6 +63,7 @@ class Application {
  private:
   Status CreateDemoToken();
   Status StartBanking();
+  Status StartDestinations();
 
   struct State;
   std::unique_ptr<State> state_;

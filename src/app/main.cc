@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "api/api.h"
@@ -206,6 +207,18 @@ int main(int argc, char** argv) {
       ->add_flag("--demo", serve.demo,
                  "Create a demo user and print a new access token at start-up")
       ->envname("FINSYNC_DEMO");
+  serve_command->add_option("--ynab-url", serve.ynab_url, "YNAB API base URL")
+      ->envname("FINSYNC_YNAB_URL")
+      ->capture_default_str();
+  serve_command
+      ->add_option("--secret-key-file", serve.secret_key_file,
+                   "File holding the key that seals stored tokens (default: <db>.key, created "
+                   "when missing); FINSYNC_SECRET_KEY (base64) wins over it")
+      ->envname("FINSYNC_SECRET_KEY_FILE");
+  serve_command
+      ->add_flag("--allow-private-destinations", serve.allow_private_destinations,
+                 "Let outbound calls reach private, loopback and link-local addresses")
+      ->envname("FINSYNC_ALLOW_PRIVATE_DESTINATIONS");
 
   // user create
   IdentityOptions user_options;
@@ -239,6 +252,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(cli, argc, argv);
 
   if (serve_command->parsed()) {
+    // The key itself only from the environment: a flag value would show in `ps`.
+    if (const char* key = std::getenv("FINSYNC_SECRET_KEY")) serve.secret_key = key;
     serve.mode = *finsync::identity::ParseMode(mode);
     serve.server.header_timeout = std::chrono::milliseconds(header_timeout_ms);
     serve.server.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
