@@ -655,7 +655,7 @@ Result<YnabBudgetAccount> YnabMirror::GetAccount(int64_t user_id, int64_t budget
                     std::string("SELECT ") + kAccountColumns +
                         " FROM ynab_budget_accounts a JOIN ynab_budgets b ON b.id = a.budget_id "
                         "WHERE a.user_id = ? AND a.budget_id = ? AND a.id = ? AND a.ignored = 0 "
-                        "AND b.ignored = 0",
+                        "AND a.deleted = 0 AND b.ignored = 0",
                     {user_id, budget_id, account_id});
   if (!rows.ok()) return rows.error();
   if (rows.value().empty()) return NotFound("YNAB budget account");
@@ -829,11 +829,13 @@ Result<std::string> YnabMirror::AccessToken(int64_t user_id, int64_t connection_
 }
 
 Result<ResolvedAccount> YnabMirror::ResolveAccount(int64_t user_id, int64_t budget_account_id) {
-  auto rows = Query(database_,
-                    "SELECT b.connection_id, b.id, b.ynab_id, a.ynab_id, b.currency FROM "
-                    "ynab_budget_accounts a JOIN ynab_budgets b ON b.id = a.budget_id WHERE a.id "
-                    "= ? AND a.user_id = ? AND b.user_id = ? AND a.ignored = 0 AND b.ignored = 0",
-                    {budget_account_id, user_id, user_id});
+  auto rows =
+      Query(database_,
+            "SELECT b.connection_id, b.id, b.ynab_id, a.ynab_id, b.currency FROM "
+            "ynab_budget_accounts a JOIN ynab_budgets b ON b.id = a.budget_id WHERE a.id "
+            "= ? AND a.user_id = ? AND b.user_id = ? AND a.ignored = 0 AND a.deleted = 0 AND "
+            "b.ignored = 0",
+            {budget_account_id, user_id, user_id});
   if (!rows.ok()) return rows.error();
   if (rows.value().empty()) return NotFound("YNAB budget account");
   const store::Row& row = rows.value()[0];

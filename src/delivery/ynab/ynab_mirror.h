@@ -228,7 +228,8 @@ class YnabMirror {
                                                        const TransactionFilter& filter,
                                                        const PageRequest& page);
 
-  // For delivery: the connection's token (decrypted), and where a mirrored account lives.
+  // For delivery: the connection's token (decrypted), and where a mirrored account lives
+  // (kNotFound for an account the user deleted here or that was deleted in YNAB).
   Result<std::string> AccessToken(int64_t user_id, int64_t connection_id);
   Result<ResolvedAccount> ResolveAccount(int64_t user_id, int64_t budget_account_id);
 
