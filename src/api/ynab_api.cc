@@ -19,7 +19,7 @@ using identity::Principal;
 
 constexpr int64_t kDefaultLimit = 50;
 
-Error Invalid(std::string field, std::string message) {
+Error InvalidField(std::string field, std::string message) {
   return Error{ErrorCode::kValidationFailed,
                "The given data was invalid.",
                {{std::move(field), std::move(message)}}};
@@ -227,19 +227,19 @@ std::optional<std::string> Unhex(std::string_view text) {
   return out;
 }
 
-Result<ynab::PageRequest> ParsePage(const Request& request) {
+Result<ynab::PageRequest> ParseKeysetPage(const Request& request) {
   ynab::PageRequest page;
   page.limit = kDefaultLimit;
   if (auto limit = request.Query("limit")) {
     const auto parsed = ParseId(*limit);
     if (!parsed || *parsed > ynab::kPageLimitMax) {
-      return Invalid("limit", "must be an integer from 1 to 500");
+      return InvalidField("limit", "must be an integer from 1 to 500");
     }
     page.limit = *parsed;
   }
   if (auto token = request.Query("page_token"); token && !token->empty()) {
     auto position = Unhex(*token);
-    if (!position) return Invalid("page_token", "is not a page token from this list");
+    if (!position) return InvalidField("page_token", "is not a page token from this list");
     page.after = std::move(position);
   }
   return page;
@@ -340,28 +340,22 @@ Result<ynab::TransactionFilter> ParseTransactionFilter(const Request& request) {
   ynab::TransactionFilter filter;
   if (auto account = request.Query("account_id")) {
     filter.account_id = ParseId(*account);
-    if (!filter.account_id) return Invalid("account_id", "must be a YNAB budget account id");
+    if (!filter.account_id) return InvalidField("account_id", "must be a YNAB budget account id");
   }
   for (auto [name, target] :
        {std::pair{"since_date", &filter.since_date}, std::pair{"until_date", &filter.until_date}}) {
     if (auto date = request.Query(name)) {
-      if (!domain::ParseDate(*date).ok()) return Invalid(name, "must be a date (YYYY-MM-DD)");
+      if (!domain::ParseDate(*date).ok()) return InvalidField(name, "must be a date (YYYY-MM-DD)");
       *target = *date;
     }
   }
   if (auto deleted = request.Query("include_deleted")) {
     if (*deleted != "true" && *deleted != "false") {
-      return Invalid("include_deleted", "must be true or false");
+      return InvalidField("include_deleted", "must be true or false");
     }
     filter.include_deleted = *deleted == "true";
   }
   return filter;
-}
-
-Result<int64_t> IdParam(const Request& request, std::string_view name, std::string_view what) {
-  auto id = ParseId(request.PathParam(name));
-  if (!id) return Error::Of(ErrorCode::kNotFound, "The " + std::string(what) + " was not found.");
-  return *id;
 }
 
 }  // namespace
@@ -394,7 +388,7 @@ void RegisterYnabRoutes(http::Router& router, ApiContext& context, ynab::YnabMir
   };
   auto with_id = [](std::string_view name, std::string_view what, auto handler) {
     return [name, what, handler](Request& request, Response& response, const Principal& who) {
-      auto id = IdParam(request, name, what);
+      auto id = PathId(request, name, "The " + std::string(what));
       if (!id.ok()) return RespondError(request, response, id.error());
       handler(request, response, who, id.value());
     };
@@ -468,7 +462,7 @@ void RegisterYnabRoutes(http::Router& router, ApiContext& context, ynab::YnabMir
                                if (!connection_id) {
                                  return RespondError(
                                      request, response,
-                                     Invalid("connection_id", "must be a YNAB connection id"));
+                                     InvalidField("connection_id", "must be a YNAB connection id"));
                                }
                              }
                              auto budgets = service->ListBudgets(who.user.id, connection_id);
@@ -526,9 +520,9 @@ void RegisterYnabRoutes(http::Router& router, ApiContext& context, ynab::YnabMir
                                    })));
   auto account_route = [service](bool remove) {
     return [service, remove](Request& request, Response& response, const Principal& who) {
-      auto budget_id = IdParam(request, "id", "YNAB budget");
+      auto budget_id = PathId(request, "id", "The YNAB budget");
       if (!budget_id.ok()) return RespondError(request, response, budget_id.error());
-      auto account_id = IdParam(request, "account_id", "YNAB budget account");
+      auto account_id = PathId(request, "account_id", "The YNAB budget account");
       if (!account_id.ok()) return RespondError(request, response, account_id.error());
       if (remove) {
         Status deleted = service->DeleteAccount(who.user.id, budget_id.value(), account_id.value());
@@ -552,7 +546,7 @@ void RegisterYnabRoutes(http::Router& router, ApiContext& context, ynab::YnabMir
                            with_id("id", "YNAB budget",
                                    [service](Request& request, Response& response,
                                              const Principal& who, int64_t id) {
-                                     auto page = ParsePage(request);
+                                     auto page = ParseKeysetPage(request);
                                      if (!page.ok())
                                        return RespondError(request, response, page.error());
                                      auto payees =
@@ -567,7 +561,7 @@ void RegisterYnabRoutes(http::Router& router, ApiContext& context, ynab::YnabMir
                            with_id("id", "YNAB budget",
                                    [service](Request& request, Response& response,
                                              const Principal& who, int64_t id) {
-                                     auto page = ParsePage(request);
+                                     auto page = ParseKeysetPage(request);
                                      if (!page.ok())
                                        return RespondError(request, response, page.error());
                                      auto categories =
@@ -582,7 +576,7 @@ void RegisterYnabRoutes(http::Router& router, ApiContext& context, ynab::YnabMir
                            with_id("id", "YNAB budget",
                                    [service](Request& request, Response& response,
                                              const Principal& who, int64_t id) {
-                                     auto page = ParsePage(request);
+                                     auto page = ParseKeysetPage(request);
                                      if (!page.ok())
                                        return RespondError(request, response, page.error());
                                      auto filter = ParseTransactionFilter(request);

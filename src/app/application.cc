@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "api/api.h"
@@ -10,13 +12,18 @@
 #include "api/idempotency.h"
 #include "api/rules_api.h"
 #include "api/sandbox_page.h"
+#include "api/transactions_api.h"
+#include "api/transfers_api.h"
 #include "api/ynab_api.h"
 #include "app/access_log.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/secret_box.h"
+#include "delivery/delivery_service.h"
+#include "delivery/webhook_destination.h"
 #include "delivery/ynab/ynab_client.h"
 #include "delivery/ynab/ynab_mirror.h"
+#include "delivery/ynab_destination.h"
 #include "http/metrics.h"
 #include "http/problem.h"
 #include "http/rate_limiter.h"
@@ -72,9 +79,11 @@ struct Application::State {
   std::unique_ptr<jobs::JobQueue> job_queue;
   std::unique_ptr<jobs::Workers> workers;
   std::unique_ptr<sync::SyncScheduler> scheduler;
-  // Outbound HTTP and the server key, shared by every destination.
-  std::unique_ptr<net::HttpClient> http_client;
   std::unique_ptr<SecretBox> secret_box;
+  std::unique_ptr<net::HttpClient> http_client;
+  std::unique_ptr<delivery::WebhookDestinations> webhook_destinations;
+  delivery::DestinationOpeners destination_openers;
+  std::unique_ptr<delivery::DeliveryService> delivery;
   std::unique_ptr<delivery::ynab::YnabClient> ynab_client;
   std::unique_ptr<delivery::ynab::YnabMirror> ynab_mirror;
   std::unique_ptr<AccessLog> access_logger;
@@ -180,12 +189,20 @@ Status Application::Start() {
     Status demo = CreateDemoToken();
     if (!demo.ok()) return demo;
   }
+  Status secrets = OpenSecrets();
+  if (!secrets.ok()) return secrets;
+  net::HttpClientOptions http_options;
+  http_options.allow_private_addresses = options.allow_private_destinations;
+  state_->http_client = net::MakeHttpClient(http_options);
   Status banking = StartBanking();
   if (!banking.ok()) return banking;
   api::RegisterRoutes(state_->router, *state_->context);
   api::RegisterBankRoutes(state_->router, *state_->context, *state_->bank_data);
   api::RegisterSandboxPage(state_->router, *state_->context, *state_->bank_data);
   api::RegisterRuleRoutes(state_->router, *state_->context, *state_->rules);
+  api::RegisterTransferRoutes(state_->router, *state_->context, *state_->delivery);
+  api::RegisterWebhookDestinationRoutes(state_->router, *state_->context,
+                                        *state_->webhook_destinations);
   api::RegisterYnabRoutes(state_->router, *state_->context, *state_->ynab_mirror);
   if (options.access_log != "off") {
     auto access_log = AccessLog::Open(options.access_log);
@@ -236,6 +253,7 @@ Status Application::StartBanking() {
   s.job_queue = std::make_unique<jobs::JobQueue>(*s.database, clock);
   jobs::WorkerOptions worker_options;
   worker_options.thread_count = std::max(1, s.options.job_worker_count);
+  worker_options.lease_ms = std::max<int64_t>(3, s.options.job_lease_ms);
   s.workers = std::make_unique<jobs::Workers>(*s.job_queue, clock, worker_options);
   s.scheduler = std::make_unique<sync::SyncScheduler>(*s.bank_data, *s.job_queue, clock);
   sync::SyncScheduler* scheduler = s.scheduler.get();
@@ -246,6 +264,31 @@ Status Application::StartBanking() {
     }
   });
   s.scheduler->RegisterHandlers(*s.workers);
+  // Delivery: destinations by type, the engine, and its jobs; a sync that stored changes
+  // schedules the account's transfer links.
+  s.webhook_destinations = std::make_unique<delivery::WebhookDestinations>(
+      *s.database, clock, *s.secret_box, *s.http_client,
+      [](json::Writer& writer, const domain::BankTransaction& transaction) {
+        api::WriteBankTransaction(writer, transaction);
+      });
+  s.destination_openers[delivery::DestinationType::kWebhook] = s.webhook_destinations->Opener();
+  Status ynab = StartYnab();
+  if (!ynab.ok()) return ynab;
+  s.delivery = std::make_unique<delivery::DeliveryService>(*s.database, clock, *s.rules,
+                                                           *s.job_queue, s.destination_openers);
+  s.delivery->RegisterHandlers(*s.workers);
+  delivery::DeliveryService* delivery = s.delivery.get();
+  s.bank_data->SetSyncListener(
+      [delivery](const sync::BankAccount& account, const sync::SyncReport& report) {
+        if (report.transactions.added == 0 && report.transactions.modified == 0) return;
+        Status scheduled = delivery->ScheduleAccount(account.user_id, account.id);
+        if (!scheduled.ok()) {
+          spdlog::error("cannot schedule deliveries of account {}: {}", account.id,
+                        scheduled.error().detail);
+        }
+      });
+  Status deliveries = s.delivery->EnsureScheduled();
+  if (!deliveries.ok()) return deliveries;
   api::IdempotencyService* idempotency = s.idempotency.get();
   s.workers->Register("purge_idempotency_keys", [idempotency, &clock](const jobs::Job&) {
     auto purged = idempotency->PurgeExpired();
@@ -259,27 +302,35 @@ Status Application::StartBanking() {
   if (!purge_job.ok()) return purge_job.error();
   Status ensured = s.scheduler->EnsureScheduled();
   if (!ensured.ok()) return ensured;
-  Status destinations = StartDestinations();
-  if (!destinations.ok()) return destinations;
   return s.workers->Start();
 }
 
-// Destinations: one outbound HTTP client and one server key for all of them, the YNAB client
-// and mirror with its refresh job. Runs before the workers start (jobs are registered here).
-Status Application::StartDestinations() {
-  State& s = *state_;
-  net::HttpClientOptions http_options;
-  http_options.allow_private_addresses = s.options.allow_private_destinations;
-  s.http_client = net::MakeHttpClient(http_options);
-  auto key = !s.options.secret_key.empty()
-                 ? SecretBox::ParseKey(s.options.secret_key)
-                 : SecretBox::LoadOrCreateKeyFile(s.options.secret_key_file.empty()
-                                                      ? s.options.database_url + ".key"
-                                                      : s.options.secret_key_file);
-  if (!key.ok()) {
-    return Error::Of(ErrorCode::kBadRequest, "secret key: " + key.error().detail);
+// The server key for secrets at rest: FINSYNC_SECRET_KEY, else --secret-key-file, else a key
+// file beside the database (created with a new key on first start).
+Status Application::OpenSecrets() {
+  std::array<uint8_t, SecretBox::kKeySize> key{};
+  if (const char* text = std::getenv("FINSYNC_SECRET_KEY"); text != nullptr && *text != '\0') {
+    auto parsed = SecretBox::ParseKey(text);
+    if (!parsed.ok()) {
+      return Error::Of(ErrorCode::kBadRequest, "FINSYNC_SECRET_KEY: " + parsed.error().detail);
+    }
+    key = parsed.value();
+  } else {
+    std::string path = state_->options.secret_key_file;
+    if (path.empty()) path = state_->options.database_url + ".key";
+    auto loaded = SecretBox::LoadOrCreateKeyFile(path);
+    if (!loaded.ok()) return loaded.error();
+    key = loaded.value();
   }
-  s.secret_box = std::make_unique<SecretBox>(key.value());
+  state_->secret_box = std::make_unique<SecretBox>(key);
+  return Status::Ok();
+}
+
+// YNAB: the client (with its per-token rate limit) over the shared HTTP client, the mirror of
+// connections and budgets with its refresh job, and the YNAB destination for transfer links.
+// Runs before the delivery service is built (it copies the openers) and before workers start.
+Status Application::StartYnab() {
+  State& s = *state_;
   delivery::ynab::YnabClientOptions ynab_options;
   ynab_options.base_url = s.options.ynab_url;
   ynab_options.clock = s.clock.get();
@@ -287,6 +338,8 @@ Status Application::StartDestinations() {
   s.ynab_mirror = std::make_unique<delivery::ynab::YnabMirror>(
       *s.database, *s.clock, *s.ynab_client, *s.secret_box, delivery::ynab::MirrorOptions{});
   s.ynab_mirror->RegisterJobs(*s.workers);
+  s.destination_openers[delivery::DestinationType::kYnab] =
+      delivery::YnabOpener(*s.database, *s.secret_box, *s.ynab_client, *s.clock);
   return s.ynab_mirror->EnsureScheduled(*s.job_queue);
 }
 

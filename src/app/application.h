@@ -19,6 +19,8 @@ struct ServeOptions {
   int reader_count = 0;      // 0: thread count + 1.
   bool demo = false;         // Create a demo user and print a fresh token at start-up.
   int job_worker_count = 2;  // Threads running durable jobs (syncs, clean-up).
+  // How long the jobs of a process that died stay claimed before another worker takes them.
+  int64_t job_lease_ms = 60'000;
   // The URL users reach this server at, for links such as the sandbox consent page.
   // Default: http://<host>:<port>.
   std::string public_url;
@@ -33,13 +35,12 @@ struct ServeOptions {
   int64_t rules_per_target_max = 10;
   // Sandbox mode only: run the server's clock this far ahead of the system clock.
   int64_t clock_offset_seconds = 0;
-  // Destinations. YNAB's API base URL (tests point it at a fake).
+  // YNAB's API base URL (tests point it at a fake).
   std::string ynab_url = "https://api.ynab.com/v1";
-  // The server key that seals stored tokens (common/secret_box.h): secret_key (base64, from
-  // FINSYNC_SECRET_KEY) wins, else secret_key_file, else "<database file>.key" (created 0600).
-  std::string secret_key;
+  // The key that seals stored secrets (destination tokens and secrets): FINSYNC_SECRET_KEY
+  // (base64 of 32 bytes), else this file, else "<database file>.key" (created on first start).
   std::string secret_key_file;
-  // Let outbound calls reach private, loopback and link-local addresses (tests, LAN setups).
+  // Let outbound requests (destinations, webhooks) reach private and loopback addresses.
   bool allow_private_destinations = false;
 };
 
@@ -63,7 +64,8 @@ class Application {
  private:
   Status CreateDemoToken();
   Status StartBanking();
-  Status StartDestinations();
+  Status OpenSecrets();
+  Status StartYnab();
 
   struct State;
   std::unique_ptr<State> state_;

@@ -6,7 +6,6 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
 
 #include "api/api.h"
@@ -156,6 +155,11 @@ int main(int argc, char** argv) {
       ->envname("FINSYNC_JOB_WORKERS")
       ->capture_default_str();
   serve_command
+      ->add_option("--job-lease-ms", serve.job_lease_ms,
+                   "How long a dead process's jobs stay claimed before others run them")
+      ->envname("FINSYNC_JOB_LEASE_MS")
+      ->capture_default_str();
+  serve_command
       ->add_option("--public-url", serve.public_url,
                    "URL users reach this server at (default http://HOST:PORT)")
       ->envname("FINSYNC_PUBLIC_URL");
@@ -204,21 +208,21 @@ int main(int argc, char** argv) {
       ->envname("FINSYNC_CLOCK_OFFSET_SECONDS")
       ->capture_default_str();
   serve_command
+      ->add_option("--secret-key-file", serve.secret_key_file,
+                   "Key sealing stored secrets (default: <database file>.key, created if "
+                   "missing; FINSYNC_SECRET_KEY holds the key itself)")
+      ->envname("FINSYNC_SECRET_KEY_FILE");
+  serve_command
+      ->add_flag("--allow-private-destinations", serve.allow_private_destinations,
+                 "Let destinations and webhooks reach private and loopback addresses")
+      ->envname("FINSYNC_ALLOW_PRIVATE_DESTINATIONS");
+  serve_command
       ->add_flag("--demo", serve.demo,
                  "Create a demo user and print a new access token at start-up")
       ->envname("FINSYNC_DEMO");
   serve_command->add_option("--ynab-url", serve.ynab_url, "YNAB API base URL")
       ->envname("FINSYNC_YNAB_URL")
       ->capture_default_str();
-  serve_command
-      ->add_option("--secret-key-file", serve.secret_key_file,
-                   "File holding the key that seals stored tokens (default: <db>.key, created "
-                   "when missing); FINSYNC_SECRET_KEY (base64) wins over it")
-      ->envname("FINSYNC_SECRET_KEY_FILE");
-  serve_command
-      ->add_flag("--allow-private-destinations", serve.allow_private_destinations,
-                 "Let outbound calls reach private, loopback and link-local addresses")
-      ->envname("FINSYNC_ALLOW_PRIVATE_DESTINATIONS");
 
   // user create
   IdentityOptions user_options;
@@ -252,8 +256,6 @@ int main(int argc, char** argv) {
   CLI11_PARSE(cli, argc, argv);
 
   if (serve_command->parsed()) {
-    // The key itself only from the environment: a flag value would show in `ps`.
-    if (const char* key = std::getenv("FINSYNC_SECRET_KEY")) serve.secret_key = key;
     serve.mode = *finsync::identity::ParseMode(mode);
     serve.server.header_timeout = std::chrono::milliseconds(header_timeout_ms);
     serve.server.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);

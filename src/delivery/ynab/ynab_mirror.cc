@@ -1,6 +1,5 @@
 #include "delivery/ynab/ynab_mirror.h"
 
-#include <openssl/evp.h>
 #include <rapidjson/document.h>
 #include <spdlog/spdlog.h>
 
@@ -19,30 +18,6 @@ constexpr int64_t kDayMs = 86'400'000;
 
 std::string DedupeKey(int64_t connection_id) {
   return jobs::DedupeKey("ynab:connection", connection_id);
-}
-
-// The sealed token is binary; the column holds its base64 so every backend stores it as text.
-std::string ToBase64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                      reinterpret_cast<const unsigned char*>(bytes.data()),
-                                      static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(written));
-  return out;
-}
-
-std::optional<std::string> FromBase64(std::string_view text) {
-  if (text.size() % 4 != 0) return std::nullopt;
-  std::string out(text.size() / 4 * 3, '\0');
-  const int written = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                      reinterpret_cast<const unsigned char*>(text.data()),
-                                      static_cast<int>(text.size()));
-  if (written < 0) return std::nullopt;
-  size_t padding = 0;
-  if (!text.empty() && text.back() == '=') ++padding;
-  if (text.size() > 1 && text[text.size() - 2] == '=') ++padding;
-  out.resize(static_cast<size_t>(written) - padding);
-  return out;
 }
 
 Error NotFound(std::string_view what) {
@@ -295,7 +270,7 @@ Result<YnabConnection> YnabMirror::CreateConnection(int64_t user_id,
   auto user = client_.GetUser(request.access_token);
   if (!user.ok()) return YnabErrorForCaller(user.error(), "access_token");
   const int64_t now = clock_.NowMilliseconds();
-  const std::string sealed = ToBase64(secret_box_.Seal(kTokenPurpose, request.access_token));
+  const std::string sealed = secret_box_.Seal(kTokenPurpose, request.access_token);
   int64_t connection_id = 0;
   Status written = database_.Write([&](store::Connection& db) -> Status {
     auto existing =
@@ -398,9 +373,7 @@ Result<YnabMirror::Loaded> YnabMirror::Load(int64_t user_id, int64_t connection_
   if (rows.value().empty()) return NotFound("YNAB connection");
   const store::Row& row = rows.value()[0];
   Loaded loaded{ConnectionFromRow(row), ""};
-  auto sealed = FromBase64(row.Text(15));
-  auto token = sealed ? secret_box_.Open(kTokenPurpose, *sealed)
-                      : Result<std::string>(Error::Of(ErrorCode::kInternal, "not base64"));
+  auto token = secret_box_.Open(kTokenPurpose, row.Text(15));
   if (!token.ok()) {
     return Error::Of(ErrorCode::kConflict,
                      "The stored YNAB access token cannot be decrypted (was the server's secret "

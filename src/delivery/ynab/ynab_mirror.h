@@ -2,7 +2,8 @@
 // YnabBudgets groups).
 //
 // A connection is one YNAB personal access token, checked with GET /user when created and
-// stored only sealed (SecretBox purpose "ynab_token", base64 in token_ciphertext). Each refresh
+// stored only sealed (SecretBox purpose "ynab_token", the sealed bytes in token_ciphertext, as
+// delivery/ynab_destination.cc reads them). Each refresh
 // lists the budgets and then, for every enabled budget the user has not deleted, asks YNAB for
 // what changed since the stored server_knowledge (accounts always; payees, categories and
 // transactions when the connection's sync_* flags say so) and applies it in one Database::Write
