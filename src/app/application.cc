@@ -359,6 +359,7 @@ Status Application::StartYnab() {
   State& s = *state_;
   delivery::ynab::YnabClientOptions ynab_options;
   ynab_options.base_url = s.options.ynab_url;
+  ynab_options.requests_per_hour = static_cast<int>(s.options.ynab_requests_per_hour);
   ynab_options.clock = s.clock.get();
   s.ynab_client = std::make_unique<delivery::ynab::YnabClient>(*s.http_client, ynab_options);
   s.ynab_mirror = std::make_unique<delivery::ynab::YnabMirror>(
