@@ -16,6 +16,7 @@
 #include "api/transactions_api.h"
 #include "api/transfers_api.h"
 #include "api/webhooks_api.h"
+#include "api/ynab_api.h"
 #include "app/access_log.h"
 #include "common/clock.h"
 #include "common/json.h"
@@ -25,6 +26,9 @@
 #include "delivery/lunchmoney/lunchmoney_client.h"
 #include "delivery/lunchmoney/lunchmoney_connections.h"
 #include "delivery/webhook_destination.h"
+#include "delivery/ynab/ynab_client.h"
+#include "delivery/ynab/ynab_mirror.h"
+#include "delivery/ynab_destination.h"
 #include "http/metrics.h"
 #include "http/problem.h"
 #include "http/rate_limiter.h"
@@ -88,6 +92,8 @@ struct Application::State {
   std::unique_ptr<delivery::DeliveryService> delivery;
   std::unique_ptr<delivery::lunchmoney::LunchMoneyV1Client> lunch_money_client;
   std::unique_ptr<delivery::lunchmoney::ConnectionService> lunch_money;
+  std::unique_ptr<delivery::ynab::YnabClient> ynab_client;
+  std::unique_ptr<delivery::ynab::YnabMirror> ynab_mirror;
   std::unique_ptr<net::HttpClient> webhook_http;
   std::unique_ptr<webhooks::WebhookService> webhooks;
   std::unique_ptr<AccessLog> access_logger;
@@ -211,6 +217,7 @@ Status Application::Start() {
   api::RegisterTransferRoutes(state_->router, *state_->context, *state_->delivery);
   api::RegisterWebhookDestinationRoutes(state_->router, *state_->context,
                                         *state_->webhook_destinations);
+  api::RegisterYnabRoutes(state_->router, *state_->context, *state_->ynab_mirror);
   api::RegisterWebhookRoutes(state_->router, *state_->context, *state_->webhooks);
   if (options.access_log != "off") {
     auto access_log = AccessLog::Open(options.access_log);
@@ -282,6 +289,8 @@ Status Application::StartBanking() {
   s.destination_openers[delivery::DestinationType::kWebhook] = s.webhook_destinations->Opener();
   s.destination_openers[delivery::DestinationType::kLunchMoney] =
       delivery::LunchMoneyOpener(*s.lunch_money, *s.lunch_money_client, clock);
+  Status ynab = StartYnab();
+  if (!ynab.ok()) return ynab;
   s.delivery = std::make_unique<delivery::DeliveryService>(*s.database, clock, *s.rules,
                                                            *s.job_queue, s.destination_openers);
   s.delivery->RegisterHandlers(*s.workers);
@@ -372,6 +381,24 @@ Status Application::StartLunchMoney() {
   s.lunch_money = std::make_unique<delivery::lunchmoney::ConnectionService>(
       *s.database, *s.clock, *s.secret_box, *s.lunch_money_client);
   return Status::Ok();
+}
+
+// YNAB: the client (with its per-token rate limit) over the shared HTTP client, the mirror of
+// connections and budgets with its refresh job, and the YNAB destination for transfer links.
+// Runs before the delivery service is built (it copies the openers) and before workers start.
+Status Application::StartYnab() {
+  State& s = *state_;
+  delivery::ynab::YnabClientOptions ynab_options;
+  ynab_options.base_url = s.options.ynab_url;
+  ynab_options.requests_per_hour = static_cast<int>(s.options.ynab_requests_per_hour);
+  ynab_options.clock = s.clock.get();
+  s.ynab_client = std::make_unique<delivery::ynab::YnabClient>(*s.http_client, ynab_options);
+  s.ynab_mirror = std::make_unique<delivery::ynab::YnabMirror>(
+      *s.database, *s.clock, *s.ynab_client, *s.secret_box, delivery::ynab::MirrorOptions{});
+  s.ynab_mirror->RegisterJobs(*s.workers);
+  s.destination_openers[delivery::DestinationType::kYnab] =
+      delivery::YnabOpener(*s.database, *s.secret_box, *s.ynab_client, *s.clock);
+  return s.ynab_mirror->EnsureScheduled(*s.job_queue);
 }
 
 Status Application::CreateDemoToken() {
