@@ -16,14 +16,20 @@
 #include "api/sandbox_page.h"
 #include "api/transactions_api.h"
 #include "api/transfers_api.h"
+#include "api/webhooks_api.h"
+#include "api/ynab_api.h"
 #include "app/access_log.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/secret_box.h"
 #include "delivery/delivery_service.h"
+#include "delivery/lunch_money_destination.h"
 #include "delivery/lunchmoney/lunchmoney_client.h"
 #include "delivery/lunchmoney/lunchmoney_connections.h"
 #include "delivery/webhook_destination.h"
+#include "delivery/ynab/ynab_client.h"
+#include "delivery/ynab/ynab_mirror.h"
+#include "delivery/ynab_destination.h"
 #include "http/metrics.h"
 #include "http/problem.h"
 #include "http/rate_limiter.h"
@@ -39,6 +45,7 @@
 #include "sync/bank_data.h"
 #include "sync/sandbox_support.h"
 #include "sync/scheduler.h"
+#include "webhooks/webhook_service.h"
 
 namespace finsync::app {
 
@@ -86,6 +93,10 @@ struct Application::State {
   std::unique_ptr<delivery::DeliveryService> delivery;
   std::unique_ptr<delivery::lunchmoney::LunchMoneyV1Client> lunch_money_client;
   std::unique_ptr<delivery::lunchmoney::ConnectionService> lunch_money;
+  std::unique_ptr<delivery::ynab::YnabClient> ynab_client;
+  std::unique_ptr<delivery::ynab::YnabMirror> ynab_mirror;
+  std::unique_ptr<net::HttpClient> webhook_http;
+  std::unique_ptr<webhooks::WebhookService> webhooks;
   std::unique_ptr<AccessLog> access_logger;
   std::unique_ptr<http::Server> server;
   std::string demo_email;
@@ -194,10 +205,11 @@ Status Application::Start() {
   net::HttpClientOptions http_options;
   http_options.allow_private_addresses = options.allow_private_destinations;
   state_->http_client = net::MakeHttpClient(http_options);
-  Status banking = StartBanking();
-  if (!banking.ok()) return banking;
+  // Destinations before banking: the delivery engine StartBanking builds opens them.
   Status lunch_money = StartLunchMoney();
   if (!lunch_money.ok()) return lunch_money;
+  Status banking = StartBanking();
+  if (!banking.ok()) return banking;
   api::RegisterRoutes(state_->router, *state_->context);
   api::RegisterOpenApiRoutes(state_->router, *state_->context);
   api::RegisterBankRoutes(state_->router, *state_->context, *state_->bank_data);
@@ -207,6 +219,8 @@ Status Application::Start() {
   api::RegisterTransferRoutes(state_->router, *state_->context, *state_->delivery);
   api::RegisterWebhookDestinationRoutes(state_->router, *state_->context,
                                         *state_->webhook_destinations);
+  api::RegisterYnabRoutes(state_->router, *state_->context, *state_->ynab_mirror);
+  api::RegisterWebhookRoutes(state_->router, *state_->context, *state_->webhooks);
   if (options.access_log != "off") {
     auto access_log = AccessLog::Open(options.access_log);
     if (!access_log.ok()) return access_log.error();
@@ -276,13 +290,20 @@ Status Application::StartBanking() {
         api::WriteBankTransaction(writer, transaction);
       });
   s.destination_openers[delivery::DestinationType::kWebhook] = s.webhook_destinations->Opener();
+  s.destination_openers[delivery::DestinationType::kLunchMoney] =
+      delivery::LunchMoneyOpener(*s.lunch_money, *s.lunch_money_client, clock);
+  Status ynab = StartYnab();
+  if (!ynab.ok()) return ynab;
   s.delivery = std::make_unique<delivery::DeliveryService>(*s.database, clock, *s.rules,
                                                            *s.job_queue, s.destination_openers);
   s.delivery->RegisterHandlers(*s.workers);
   delivery::DeliveryService* delivery = s.delivery.get();
+  State* state = &s;
   s.bank_data->SetSyncListener(
-      [delivery](const sync::BankAccount& account, const sync::SyncReport& report) {
+      [delivery, state](const sync::BankAccount& account, const sync::SyncReport& report) {
         if (report.transactions.added == 0 && report.transactions.modified == 0) return;
+        // Transaction webhooks come from the change feed, read by the user's feed job.
+        state->webhooks->NotifyTransactionsChanged(account.user_id);
         Status scheduled = delivery->ScheduleAccount(account.user_id, account.id);
         if (!scheduled.ok()) {
           spdlog::error("cannot schedule deliveries of account {}: {}", account.id,
@@ -302,9 +323,32 @@ Status Application::StartBanking() {
   purge.dedupe_key = "purge_idempotency_keys";
   auto purge_job = s.job_queue->Enqueue(purge);
   if (!purge_job.ok()) return purge_job.error();
+  Status webhooks = StartWebhooks();
+  if (!webhooks.ok()) return webhooks;
   Status ensured = s.scheduler->EnsureScheduled();
   if (!ensured.ok()) return ensured;
   return s.workers->Start();
+}
+
+// Webhook subscriptions: an outbound HTTP client of their own (a slow receiver never holds up
+// a destination), the publisher every module announces events through (bank data, transfer
+// delivery), and the delivery, feed and purge jobs.
+Status Application::StartWebhooks() {
+  State& s = *state_;
+  net::HttpClientOptions http_options;
+  http_options.allow_private_addresses = s.options.allow_private_destinations;
+  http_options.timeout_ms = 15'000;
+  http_options.response_body_max = 1 << 20;  // Receivers answer briefly; bound the memory.
+  s.webhook_http = net::MakeHttpClient(http_options);
+  webhooks::WebhookOptions options;
+  options.retry_speedup = s.options.webhook_retry_speedup;
+  s.webhooks = std::make_unique<webhooks::WebhookService>(
+      *s.database, *s.clock, SystemClock::Instance(), *s.job_queue, *s.secret_box, *s.webhook_http,
+      api::WriteBankTransaction, options);
+  s.bank_data->SetEventPublisher(s.webhooks.get());
+  s.delivery->SetPublisher(s.webhooks.get());
+  s.webhooks->RegisterHandlers(*s.workers);
+  return s.webhooks->EnsureScheduled();
 }
 
 // The server key for secrets at rest: FINSYNC_SECRET_KEY, else --secret-key-file, else a key
@@ -340,6 +384,24 @@ Status Application::StartLunchMoney() {
   s.lunch_money = std::make_unique<delivery::lunchmoney::ConnectionService>(
       *s.database, *s.clock, *s.secret_box, *s.lunch_money_client);
   return Status::Ok();
+}
+
+// YNAB: the client (with its per-token rate limit) over the shared HTTP client, the mirror of
+// connections and budgets with its refresh job, and the YNAB destination for transfer links.
+// Runs before the delivery service is built (it copies the openers) and before workers start.
+Status Application::StartYnab() {
+  State& s = *state_;
+  delivery::ynab::YnabClientOptions ynab_options;
+  ynab_options.base_url = s.options.ynab_url;
+  ynab_options.requests_per_hour = static_cast<int>(s.options.ynab_requests_per_hour);
+  ynab_options.clock = s.clock.get();
+  s.ynab_client = std::make_unique<delivery::ynab::YnabClient>(*s.http_client, ynab_options);
+  s.ynab_mirror = std::make_unique<delivery::ynab::YnabMirror>(
+      *s.database, *s.clock, *s.ynab_client, *s.secret_box, delivery::ynab::MirrorOptions{});
+  s.ynab_mirror->RegisterJobs(*s.workers);
+  s.destination_openers[delivery::DestinationType::kYnab] =
+      delivery::YnabOpener(*s.database, *s.secret_box, *s.ynab_client, *s.clock);
+  return s.ynab_mirror->EnsureScheduled(*s.job_queue);
 }
 
 Status Application::CreateDemoToken() {

@@ -37,12 +37,18 @@ struct ServeOptions {
   int64_t rules_per_target_max = 10;
   // Sandbox mode only: run the server's clock this far ahead of the system clock.
   int64_t clock_offset_seconds = 0;
+  // YNAB's API base URL (tests point it at a fake).
+  std::string ynab_url = "https://api.ynab.com/v1";
+  // Requests finsync sends per YNAB token per rolling hour (YNAB allows 200).
+  int64_t ynab_requests_per_hour = 200;
   // The key that seals stored secrets (destination tokens and secrets): FINSYNC_SECRET_KEY
   // (base64 of 32 bytes), else this file, else "<database file>.key" (created on first start).
   std::string secret_key_file;
   // Let outbound requests (destinations, webhooks) reach private and loopback addresses.
   bool allow_private_destinations = false;
   std::string lunch_money_url = "https://dev.lunchmoney.app";
+  // Divides every webhook retry delay (tests only; 1 in production).
+  int64_t webhook_retry_speedup = 1;
   // Start() wires every service and route, then returns without listening (`finsync routes`).
   bool routes_only = false;
 };
@@ -69,8 +75,10 @@ class Application {
  private:
   Status CreateDemoToken();
   Status StartBanking();
+  Status StartWebhooks();
   Status OpenSecrets();
   Status StartLunchMoney();
+  Status StartYnab();
 
   struct State;
   std::unique_ptr<State> state_;

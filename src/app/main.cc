@@ -251,8 +251,23 @@ int main(int argc, char** argv) {
       ->add_flag("--demo", serve.demo,
                  "Create a demo user and print a new access token at start-up")
       ->envname("FINSYNC_DEMO");
+  serve_command
+      ->add_option("--webhook-retry-speedup", serve.webhook_retry_speedup,
+                   "Divide every webhook retry delay by this (for tests)")
+      ->envname("FINSYNC_WEBHOOK_RETRY_SPEEDUP")
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}))
+      ->capture_default_str();
   serve_command->add_option("--lunch-money-url", serve.lunch_money_url, "Lunch Money API base URL")
       ->envname("FINSYNC_LUNCH_MONEY_URL")
+      ->capture_default_str();
+  serve_command
+      ->add_option("--ynab-requests-per-hour", serve.ynab_requests_per_hour,
+                   "Requests sent per YNAB token per rolling hour (YNAB allows 200)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}))
+      ->envname("FINSYNC_YNAB_REQUESTS_PER_HOUR")
+      ->capture_default_str();
+  serve_command->add_option("--ynab-url", serve.ynab_url, "YNAB API base URL")
+      ->envname("FINSYNC_YNAB_URL")
       ->capture_default_str();
 
   // user create
