@@ -22,6 +22,7 @@
 #include "delivery/delivery_service.h"
 #include "delivery/lunchmoney/lunchmoney_client.h"
 #include "delivery/lunchmoney/lunchmoney_connections.h"
+#include "delivery/lunchmoney_destination.h"
 #include "delivery/webhook_destination.h"
 #include "http/metrics.h"
 #include "http/problem.h"
@@ -195,8 +196,6 @@ Status Application::Start() {
   state_->http_client = net::MakeHttpClient(http_options);
   Status banking = StartBanking();
   if (!banking.ok()) return banking;
-  Status lunch_money = StartLunchMoney();
-  if (!lunch_money.ok()) return lunch_money;
   api::RegisterRoutes(state_->router, *state_->context);
   api::RegisterBankRoutes(state_->router, *state_->context, *state_->bank_data);
   api::RegisterSandboxPage(state_->router, *state_->context, *state_->bank_data);
@@ -273,6 +272,10 @@ Status Application::StartBanking() {
         api::WriteBankTransaction(writer, transaction);
       });
   s.destination_openers[delivery::DestinationType::kWebhook] = s.webhook_destinations->Opener();
+  Status lunch_money = StartLunchMoney();
+  if (!lunch_money.ok()) return lunch_money;
+  s.destination_openers[delivery::DestinationType::kLunchMoney] =
+      delivery::LunchMoneyOpener(*s.lunch_money, *s.lunch_money_client, clock);
   s.delivery = std::make_unique<delivery::DeliveryService>(*s.database, clock, *s.rules,
                                                            *s.job_queue, s.destination_openers);
   s.delivery->RegisterHandlers(*s.workers);
