@@ -15,15 +15,19 @@
 #include "api/sandbox_page.h"
 #include "api/transactions_api.h"
 #include "api/transfers_api.h"
+#include "api/ynab_api.h"
 #include "app/access_log.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/secret_box.h"
 #include "delivery/delivery_service.h"
+#include "delivery/lunch_money_destination.h"
 #include "delivery/lunchmoney/lunchmoney_client.h"
 #include "delivery/lunchmoney/lunchmoney_connections.h"
-#include "delivery/lunchmoney_destination.h"
 #include "delivery/webhook_destination.h"
+#include "delivery/ynab/ynab_client.h"
+#include "delivery/ynab/ynab_mirror.h"
+#include "delivery/ynab_destination.h"
 #include "http/metrics.h"
 #include "http/problem.h"
 #include "http/rate_limiter.h"
@@ -86,6 +90,8 @@ struct Application::State {
   std::unique_ptr<delivery::DeliveryService> delivery;
   std::unique_ptr<delivery::lunchmoney::LunchMoneyV1Client> lunch_money_client;
   std::unique_ptr<delivery::lunchmoney::ConnectionService> lunch_money;
+  std::unique_ptr<delivery::ynab::YnabClient> ynab_client;
+  std::unique_ptr<delivery::ynab::YnabMirror> ynab_mirror;
   std::unique_ptr<AccessLog> access_logger;
   std::unique_ptr<http::Server> server;
   std::string demo_email;
@@ -194,6 +200,9 @@ Status Application::Start() {
   net::HttpClientOptions http_options;
   http_options.allow_private_addresses = options.allow_private_destinations;
   state_->http_client = net::MakeHttpClient(http_options);
+  // Destinations before banking: the delivery engine StartBanking builds opens them.
+  Status lunch_money = StartLunchMoney();
+  if (!lunch_money.ok()) return lunch_money;
   Status banking = StartBanking();
   if (!banking.ok()) return banking;
   api::RegisterRoutes(state_->router, *state_->context);
@@ -204,6 +213,7 @@ Status Application::Start() {
   api::RegisterTransferRoutes(state_->router, *state_->context, *state_->delivery);
   api::RegisterWebhookDestinationRoutes(state_->router, *state_->context,
                                         *state_->webhook_destinations);
+  api::RegisterYnabRoutes(state_->router, *state_->context, *state_->ynab_mirror);
   if (options.access_log != "off") {
     auto access_log = AccessLog::Open(options.access_log);
     if (!access_log.ok()) return access_log.error();
@@ -272,10 +282,10 @@ Status Application::StartBanking() {
         api::WriteBankTransaction(writer, transaction);
       });
   s.destination_openers[delivery::DestinationType::kWebhook] = s.webhook_destinations->Opener();
-  Status lunch_money = StartLunchMoney();
-  if (!lunch_money.ok()) return lunch_money;
   s.destination_openers[delivery::DestinationType::kLunchMoney] =
       delivery::LunchMoneyOpener(*s.lunch_money, *s.lunch_money_client, clock);
+  Status ynab = StartYnab();
+  if (!ynab.ok()) return ynab;
   s.delivery = std::make_unique<delivery::DeliveryService>(*s.database, clock, *s.rules,
                                                            *s.job_queue, s.destination_openers);
   s.delivery->RegisterHandlers(*s.workers);
@@ -340,6 +350,23 @@ Status Application::StartLunchMoney() {
   s.lunch_money = std::make_unique<delivery::lunchmoney::ConnectionService>(
       *s.database, *s.clock, *s.secret_box, *s.lunch_money_client);
   return Status::Ok();
+}
+
+// YNAB: the client (with its per-token rate limit) over the shared HTTP client, the mirror of
+// connections and budgets with its refresh job, and the YNAB destination for transfer links.
+// Runs before the delivery service is built (it copies the openers) and before workers start.
+Status Application::StartYnab() {
+  State& s = *state_;
+  delivery::ynab::YnabClientOptions ynab_options;
+  ynab_options.base_url = s.options.ynab_url;
+  ynab_options.clock = s.clock.get();
+  s.ynab_client = std::make_unique<delivery::ynab::YnabClient>(*s.http_client, ynab_options);
+  s.ynab_mirror = std::make_unique<delivery::ynab::YnabMirror>(
+      *s.database, *s.clock, *s.ynab_client, *s.secret_box, delivery::ynab::MirrorOptions{});
+  s.ynab_mirror->RegisterJobs(*s.workers);
+  s.destination_openers[delivery::DestinationType::kYnab] =
+      delivery::YnabOpener(*s.database, *s.secret_box, *s.ynab_client, *s.clock);
+  return s.ynab_mirror->EnsureScheduled(*s.job_queue);
 }
 
 Status Application::CreateDemoToken() {

@@ -35,6 +35,8 @@ struct ServeOptions {
   int64_t rules_per_target_max = 10;
   // Sandbox mode only: run the server's clock this far ahead of the system clock.
   int64_t clock_offset_seconds = 0;
+  // YNAB's API base URL (tests point it at a fake).
+  std::string ynab_url = "https://api.ynab.com/v1";
   // The key that seals stored secrets (destination tokens and secrets): FINSYNC_SECRET_KEY
   // (base64 of 32 bytes), else this file, else "<database file>.key" (created on first start).
   std::string secret_key_file;
@@ -65,6 +67,7 @@ class Application {
   Status StartBanking();
   Status OpenSecrets();
   Status StartLunchMoney();
+  Status StartYnab();
 
   struct State;
   std::unique_ptr<State> state_;

@@ -223,6 +223,9 @@ int main(int argc, char** argv) {
   serve_command->add_option("--lunch-money-url", serve.lunch_money_url, "Lunch Money API base URL")
       ->envname("FINSYNC_LUNCH_MONEY_URL")
       ->capture_default_str();
+  serve_command->add_option("--ynab-url", serve.ynab_url, "YNAB API base URL")
+      ->envname("FINSYNC_YNAB_URL")
+      ->capture_default_str();
 
   // user create
   IdentityOptions user_options;

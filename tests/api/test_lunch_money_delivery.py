@@ -6,7 +6,8 @@ a transfer link into a Lunch Money asset, and the fake's state as the ground tru
 Proves: every bank transaction arrives exactly once with the exact amount (negative = money
 out), the link's import id as external_id, cleared for booked ones, in batched requests; undo
 neutralises the transaction (v1 cannot delete) and a retry sends it again under a new
-external_id; a transaction Lunch Money refuses fails alone while the rest are delivered; an
+external_id, and undoing one the user already deleted in Lunch Money succeeds; a transaction
+Lunch Money refuses keeps failing while the rest are delivered; an
 outage fails the transfers and a retry then delivers each exactly once; an insert whose answer
 was lost is not duplicated when it is sent again.
 """
@@ -124,6 +125,16 @@ class LunchMoneyDeliveryTest(BankTestCase):
             decimal.Decimal(next(t for t in transactions
                                  if t["id"] == target["bank_transaction_id"])["amount"]))
 
+    def test_undo_of_a_transaction_deleted_in_lunch_money_succeeds(self):
+        _, asset, link, transactions = self.connect_and_link(history_days=5)
+        logs = self.wait_all(link["id"], len(transactions))
+        target = logs[0]
+        self.assertTrue(self.fake.delete_transaction(int(target["destination_transaction_id"])))
+        undo = self.client.call("POST", f"/api/v1/transfer-logs/{target['id']}/undo",
+                                expect=200).body["data"]
+        self.assertEqual(undo["status"], "UNDONE")
+        self.assertEqual(len(self.delivered(asset)), len(transactions) - 1)
+
     def test_a_refused_transaction_fails_alone(self):
         # A LUNCH_MONEY rule gives incoming money a category the budget does not have: Lunch
         # Money refuses those by number, and every other transaction is still delivered.
@@ -138,10 +149,27 @@ class LunchMoneyDeliveryTest(BankTestCase):
         self.assertTrue(incoming, "the sandbox account has incoming money")
         self.client.call("PUT", f"/api/v1/transfer-links/{link['id']}", {"active": True},
                          expect=200)
-        logs = self.wait_all(link["id"], len(transactions), statuses=("TRANSFERRED", "FAILED"))
+        first = self.wait_all(link["id"], len(transactions), statuses=("TRANSFERRED", "FAILED"))
+        incoming_ids = {t["id"] for t in incoming}
+        # Lunch Money checks a request as a whole: the others are delivered at once or, at the
+        # latest, when they are retried without the refused ones.
+        others = [row["bank_transaction_id"] for row in first if row["status"] == "FAILED"
+                  and row["bank_transaction_id"] not in incoming_ids]
+        if others:
+            self.client.call("POST", f"/api/v1/transfer-links/{link['id']}/retry",
+                             {"bank_transaction_ids": others}, expect=200)
+
+        def settled():
+            rows = self.wait_all(link["id"], len(transactions),
+                                 statuses=("TRANSFERRED", "FAILED"))
+            if all((row["status"] == "FAILED") == (row["bank_transaction_id"] in incoming_ids)
+                   for row in rows):
+                return rows
+            return None
+        logs = wait_for("the refused transactions to fail alone", settled,
+                        DELIVERY_TIMEOUT_SECONDS, interval_seconds=0.2)
         failed = [log for log in logs if log["status"] == "FAILED"]
-        self.assertEqual({log["bank_transaction_id"] for log in failed},
-                         {t["id"] for t in incoming})
+        self.assertEqual({log["bank_transaction_id"] for log in failed}, incoming_ids)
         self.assertIn("category_id 999 does not exist", failed[0]["message"])
         self.assertEqual(len(self.delivered(asset)), len(transactions) - len(incoming))
 

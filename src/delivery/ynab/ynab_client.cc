@@ -478,13 +478,17 @@ Error ErrorFromAnswer(const net::HttpResponse& response) {
     case 429: {
       Error error = Error::Of(ErrorCode::kTooManyRequests, answered);
       error.retry_after_seconds = kDefaultRetryAfterSeconds;
-      if (auto header = response.Header("retry-after")) {
+      // The headers are scanned here rather than with HttpResponse::Header so the parsers
+      // build without libcurl (the fuzz target links them alone).
+      for (const auto& [header_name, value] : response.headers) {
+        if (header_name != "retry-after") continue;
         int64_t seconds = 0;
         const auto [end, code] =
-            std::from_chars(header->data(), header->data() + header->size(), seconds);
-        if (code == std::errc() && end == header->data() + header->size() && seconds >= 0) {
+            std::from_chars(value.data(), value.data() + value.size(), seconds);
+        if (code == std::errc() && end == value.data() + value.size() && seconds >= 0) {
           error.retry_after_seconds = std::clamp<int64_t>(seconds, 1, 86'400);
         }
+        break;
       }
       return error;
     }
