@@ -33,6 +33,10 @@ struct ServeOptions {
   int64_t rules_per_target_max = 10;
   // Sandbox mode only: run the server's clock this far ahead of the system clock.
   int64_t clock_offset_seconds = 0;
+  // SimpleFIN server: GET /accounts requests per access per day (0: unlimited), and how long
+  // an unclaimed setup token stays valid.
+  int64_t simplefin_requests_per_day = 96;
+  int64_t simplefin_setup_token_ttl_hours = 24;
 };
 
 class Application {
