@@ -242,6 +242,8 @@ std::optional<std::string> Base64Decode(std::string_view text) {
       out.push_back(static_cast<char>((buffer >> bits) & 0xFF));
     }
   }
+  // The bits left over after the last byte must be zero: one text per byte sequence.
+  if ((buffer & ((1u << bits) - 1)) != 0) return std::nullopt;
   return out;
 }
 
