@@ -17,8 +17,10 @@ using http::Response;
 
 constexpr int64_t kSecondsPerDay = 86'400;
 
+// `setup_token`: absent (lists and reads), null (a replayed creation) or the secret (the
+// creation itself, the only time it is shown).
 void WriteAccess(json::Writer& writer, const simplefin::Access& access, int64_t now_ms,
-                 const std::string* setup_token) {
+                 std::optional<const std::string*> setup_token = std::nullopt) {
   writer.StartObject();
   writer.Field("id", access.id);
   writer.Field("name", access.name);
@@ -36,7 +38,14 @@ void WriteAccess(json::Writer& writer, const simplefin::Access& access, int64_t 
   WriteOptionalTime(writer, "claimed_at", access.claimed_at_ms);
   WriteOptionalTime(writer, "last_used_at", access.last_used_at_ms);
   WriteOptionalTime(writer, "revoked_at", access.revoked_at_ms);
-  if (setup_token != nullptr) writer.Field("setup_token", *setup_token);
+  if (setup_token) {
+    writer.Key("setup_token");
+    if (*setup_token != nullptr) {
+      writer.String(**setup_token);
+    } else {
+      writer.Null();
+    }
+  }
   writer.EndObject();
 }
 
@@ -208,7 +217,7 @@ void RegisterSimplefinRoutes(http::Router& router, ApiContext& context,
                    json::Writer writer;
                    writer.StartObject().Key("data").StartArray();
                    for (const auto& access : accesses.value()) {
-                     WriteAccess(writer, access, now, nullptr);
+                     WriteAccess(writer, access, now);
                    }
                    writer.EndArray().Key("meta").StartObject();
                    writer.Field("total", static_cast<int64_t>(accesses.value().size()));
@@ -216,21 +225,20 @@ void RegisterSimplefinRoutes(http::Router& router, ApiContext& context,
                    writer.EndObject();
                    response.Json(200, writer.str());
                  }));
-  router.Add("GET", "/api/v1/simplefin/accesses/{id}",
-             Authenticated(
-                 context, identity::kScopeRead,
-                 [sfin, api](Request& request, Response& response, const identity::Principal& who) {
-                   auto id = ParseId(request.PathParam("id"));
-                   auto access =
-                       id ? sfin->GetAccess(who.user.id, *id)
-                          : Result<simplefin::Access>(Error::Of(
-                                ErrorCode::kNotFound, "The SimpleFIN access was not found."));
-                   if (!access.ok()) return RespondError(request, response, access.error());
-                   int64_t now = api->clock.NowMilliseconds();
-                   RespondObject(response, 200, "", [&](json::Writer& writer) {
-                     WriteAccess(writer, access.value(), now, nullptr);
-                   });
-                 }));
+  router.Add(
+      "GET", "/api/v1/simplefin/accesses/{id}",
+      Authenticated(
+          context, identity::kScopeRead,
+          [sfin, api](Request& request, Response& response, const identity::Principal& who) {
+            auto id = ParseId(request.PathParam("id"));
+            auto access = id ? sfin->GetAccess(who.user.id, *id)
+                             : Result<simplefin::Access>(Error::Of(
+                                   ErrorCode::kNotFound, "The SimpleFIN access was not found."));
+            if (!access.ok()) return RespondError(request, response, access.error());
+            int64_t now = api->clock.NowMilliseconds();
+            RespondObject(response, 200, "",
+                          [&](json::Writer& writer) { WriteAccess(writer, access.value(), now); });
+          }));
   router.Add("DELETE", "/api/v1/simplefin/accesses/{id}",
              Authenticated(
                  context, identity::kScopeWrite,
