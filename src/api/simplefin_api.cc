@@ -150,7 +150,10 @@ void HandleAccounts(ApiContext& context, simplefin::SimplefinService& service,
 }
 
 void HandleClaim(simplefin::SimplefinService& service, Request& request, Response& response) {
-  auto claimed = service.Claim(request.PathParam("token"));
+  std::string secret(request.PathParam("token"));
+  // The path holds the claim secret: keep it out of the access log and any problem document.
+  request.path = "/simplefin/claim/{token}";
+  auto claimed = service.Claim(secret);
   if (!claimed.ok()) return RespondError(request, response, claimed.error());
   if (claimed.value().outcome != simplefin::ClaimOutcome::kClaimed) {
     return RespondForbidden(response);

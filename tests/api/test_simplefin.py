@@ -540,6 +540,35 @@ class SimplefinLimitsTest(BankTestCase):
         self.assertEqual(body["accounts"], [])
         self.assertEqual(second.accounts()["errors"], [])
 
+    def test_claim_secret_stays_out_of_the_access_log(self):
+        """The claim URL's path holds a secret: the access log records the route instead."""
+        arguments = tuple(a for a in SERVER_ARGUMENTS if a not in ("--access-log", "off"))
+        server = harness.Server(arguments)
+        self.addCleanup(server.close)
+        log_path = os.path.join(server.directory, "access.log")
+        server.extra_arguments += ["--access-log", log_path]
+        server.create_user("gina@example.com")
+        token = server.create_token("gina@example.com")["token"]
+        server.start()
+        gina = BankClient(self, server, token)
+        setup_token = gina.data("POST", "/api/v1/simplefin/setup-tokens", expect=201)["setup_token"]
+        secret = base64.b64decode(setup_token).decode().rsplit("/", 1)[1]
+        access_url = claim(setup_token)
+        with self.assertRaises(Refused):
+            claim(setup_token)
+        SimplefinClient(access_url).accounts()
+        server.stop()
+        with open(log_path, encoding="utf-8") as log_file:
+            lines = [json.loads(line) for line in log_file if line.strip()]
+        claims = [line for line in lines if line["route"] == "/simplefin/claim/{token}"]
+        self.assertEqual([line["status"] for line in claims], [200, 403])
+        self.assertEqual({line["path"] for line in claims}, {"/simplefin/claim/{token}"})
+        password = urllib.parse.urlsplit(access_url).password
+        with open(log_path, encoding="utf-8") as log_file:
+            text = log_file.read()
+        self.assertNotIn(secret, text)
+        self.assertNotIn(password, text)
+
     def test_unclaimed_setup_tokens_expire(self):
         """A setup token not claimed within --simplefin-setup-token-ttl-hours is refused
         (403) and shows as EXPIRED."""
