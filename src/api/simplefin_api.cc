@@ -24,7 +24,7 @@ void WriteAccess(json::Writer& writer, const simplefin::Access& access, int64_t 
   writer.StartObject();
   writer.Field("id", access.id);
   writer.Field("name", access.name);
-  writer.Field("status", simplefin::AccessStatusName(access.Status(now_ms)));
+  writer.Field("status", simplefin::AccessStatusName(access.StatusAt(now_ms)));
   writer.Key("bank_account_ids");
   if (access.bank_account_ids) {
     writer.StartArray();
@@ -177,82 +177,92 @@ std::string CreatePage(std::string_view root_url) {
          "3. Paste it into the app where it asks for a SimpleFIN setup token.\n";
 }
 
+Error AccessNotFound() {
+  return Error::Of(ErrorCode::kNotFound, "The SimpleFIN access was not found.");
+}
+
+void HandleCreateSetupToken(simplefin::SimplefinService& service, const Clock& clock,
+                            Request& request, Response& response, const identity::Principal& who) {
+  auto parsed = ParseNewAccess(request);
+  if (!parsed.ok()) return RespondError(request, response, parsed.error());
+  auto created = service.CreateSetupToken(who.user.id, parsed.value());
+  if (!created.ok()) return RespondError(request, response, created.error());
+  int64_t now = clock.NowMilliseconds();
+  auto render = [&](const std::string* secret) {
+    json::Writer writer;
+    writer.StartObject();
+    writer.Field("message", "SimpleFIN setup token created.");
+    writer.Key("data");
+    WriteAccess(writer, created.value().access, now, secret);
+    writer.EndObject();
+    return writer.str();
+  };
+  response.Json(201, render(&created.value().setup_token));
+  // A replay shows the access with "setup_token": null: secrets are shown once, never stored.
+  response.body_for_replay = render(nullptr);
+}
+
+void HandleListAccesses(simplefin::SimplefinService& service, const Clock& clock, Request& request,
+                        Response& response, const identity::Principal& who) {
+  auto accesses = service.ListAccesses(who.user.id);
+  if (!accesses.ok()) return RespondError(request, response, accesses.error());
+  int64_t now = clock.NowMilliseconds();
+  json::Writer writer;
+  writer.StartObject().Key("data").StartArray();
+  for (const auto& access : accesses.value()) WriteAccess(writer, access, now);
+  writer.EndArray().Key("meta").StartObject();
+  writer.Field("total", static_cast<int64_t>(accesses.value().size()));
+  writer.EndObject().Key("links").StartObject().EndObject();
+  writer.EndObject();
+  response.Json(200, writer.str());
+}
+
+void HandleGetAccess(simplefin::SimplefinService& service, const Clock& clock, Request& request,
+                     Response& response, const identity::Principal& who) {
+  auto id = ParseId(request.PathParam("id"));
+  auto access = id ? service.GetAccess(who.user.id, *id) : AccessNotFound();
+  if (!access.ok()) return RespondError(request, response, access.error());
+  int64_t now = clock.NowMilliseconds();
+  RespondObject(response, 200, "",
+                [&](json::Writer& writer) { WriteAccess(writer, access.value(), now); });
+}
+
+void HandleRevokeAccess(simplefin::SimplefinService& service, const Clock&, Request& request,
+                        Response& response, const identity::Principal& who) {
+  auto id = ParseId(request.PathParam("id"));
+  Status revoked = id ? service.RevokeAccess(who.user.id, *id) : AccessNotFound();
+  if (!revoked.ok()) return RespondError(request, response, revoked.error());
+  response.NoContent();
+}
+
+using AccessHandler = void (*)(simplefin::SimplefinService&, const Clock&, Request&, Response&,
+                               const identity::Principal&);
+
+http::Handler Route(ApiContext& context, simplefin::SimplefinService& service, uint32_t scope,
+                    AccessHandler handler) {
+  return Authenticated(context, scope,
+                       [&context, &service, handler](Request& request, Response& response,
+                                                     const identity::Principal& who) {
+                         handler(service, context.clock, request, response, who);
+                       });
+}
+
 }  // namespace
 
 void RegisterSimplefinRoutes(http::Router& router, ApiContext& context,
                              simplefin::SimplefinService& service, SimplefinRouteOptions options) {
+  using identity::kScopeRead;
+  using identity::kScopeWrite;
+  router.Add("POST", "/api/v1/simplefin/setup-tokens",
+             Route(context, service, kScopeWrite, HandleCreateSetupToken));
+  router.Add("GET", "/api/v1/simplefin/accesses",
+             Route(context, service, kScopeRead, HandleListAccesses));
+  router.Add("GET", "/api/v1/simplefin/accesses/{id}",
+             Route(context, service, kScopeRead, HandleGetAccess));
+  router.Add("DELETE", "/api/v1/simplefin/accesses/{id}",
+             Route(context, service, kScopeWrite, HandleRevokeAccess));
   simplefin::SimplefinService* sfin = &service;
   ApiContext* api = &context;
-  router.Add("POST", "/api/v1/simplefin/setup-tokens",
-             Authenticated(
-                 context, identity::kScopeWrite,
-                 [sfin, api](Request& request, Response& response, const identity::Principal& who) {
-                   auto parsed = ParseNewAccess(request);
-                   if (!parsed.ok()) return RespondError(request, response, parsed.error());
-                   auto created = sfin->CreateSetupToken(who.user.id, parsed.value());
-                   if (!created.ok()) {
-                     return RespondError(request, response, created.error());
-                   }
-                   int64_t now = api->clock.NowMilliseconds();
-                   auto render = [&](const std::string* secret) {
-                     json::Writer writer;
-                     writer.StartObject();
-                     writer.Field("message", "SimpleFIN setup token created.");
-                     writer.Key("data");
-                     WriteAccess(writer, created.value().access, now, secret);
-                     writer.EndObject();
-                     return writer.str();
-                   };
-                   response.Json(201, render(&created.value().setup_token));
-                   // A replay shows the access without its setup token: secrets
-                   // are shown once and never stored.
-                   response.body_for_replay = render(nullptr);
-                 }));
-  router.Add("GET", "/api/v1/simplefin/accesses",
-             Authenticated(
-                 context, identity::kScopeRead,
-                 [sfin, api](Request& request, Response& response, const identity::Principal& who) {
-                   auto accesses = sfin->ListAccesses(who.user.id);
-                   if (!accesses.ok()) {
-                     return RespondError(request, response, accesses.error());
-                   }
-                   int64_t now = api->clock.NowMilliseconds();
-                   json::Writer writer;
-                   writer.StartObject().Key("data").StartArray();
-                   for (const auto& access : accesses.value()) {
-                     WriteAccess(writer, access, now);
-                   }
-                   writer.EndArray().Key("meta").StartObject();
-                   writer.Field("total", static_cast<int64_t>(accesses.value().size()));
-                   writer.EndObject().Key("links").StartObject().EndObject();
-                   writer.EndObject();
-                   response.Json(200, writer.str());
-                 }));
-  router.Add(
-      "GET", "/api/v1/simplefin/accesses/{id}",
-      Authenticated(
-          context, identity::kScopeRead,
-          [sfin, api](Request& request, Response& response, const identity::Principal& who) {
-            auto id = ParseId(request.PathParam("id"));
-            auto access = id ? sfin->GetAccess(who.user.id, *id)
-                             : Result<simplefin::Access>(Error::Of(
-                                   ErrorCode::kNotFound, "The SimpleFIN access was not found."));
-            if (!access.ok()) return RespondError(request, response, access.error());
-            int64_t now = api->clock.NowMilliseconds();
-            RespondObject(response, 200, "",
-                          [&](json::Writer& writer) { WriteAccess(writer, access.value(), now); });
-          }));
-  router.Add("DELETE", "/api/v1/simplefin/accesses/{id}",
-             Authenticated(
-                 context, identity::kScopeWrite,
-                 [sfin](Request& request, Response& response, const identity::Principal& who) {
-                   auto id = ParseId(request.PathParam("id"));
-                   Status revoked = id ? sfin->RevokeAccess(who.user.id, *id)
-                                       : Status(Error::Of(ErrorCode::kNotFound,
-                                                          "The SimpleFIN access was not found."));
-                   if (!revoked.ok()) return RespondError(request, response, revoked.error());
-                   response.NoContent();
-                 }));
   router.Add("GET", "/simplefin/info",
              [](Request&, Response& response) { response.Json(200, simplefin::RenderInfo()); });
   router.Add("GET", "/simplefin/create", [sfin](Request&, Response& response) {

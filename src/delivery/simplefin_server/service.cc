@@ -375,7 +375,7 @@ std::string_view AccessStatusName(AccessStatus status) {
   return "REVOKED";
 }
 
-AccessStatus Access::Status(int64_t now_ms) const {
+AccessStatus Access::StatusAt(int64_t now_ms) const {
   if (revoked_at_ms) return AccessStatus::kRevoked;
   if (claimed_at_ms) return AccessStatus::kClaimed;
   if (setup_token_expires_at_ms <= now_ms) return AccessStatus::kExpired;

@@ -51,7 +51,7 @@ struct Access {
   std::optional<int64_t> last_used_at_ms;
   std::optional<int64_t> revoked_at_ms;
 
-  AccessStatus Status(int64_t now_ms) const;
+  AccessStatus StatusAt(int64_t now_ms) const;
 };
 
 struct NewAccess {

@@ -159,7 +159,7 @@ TEST_F(SimplefinServiceTest, SetupTokenIsAClaimUrlClaimedExactlyOnce) {
   auto created = service_->CreateSetupToken(alice_, NewAccess{"Actual Budget", std::nullopt});
   ASSERT_TRUE(created.ok());
   EXPECT_EQ(created.value().access.name, "Actual Budget");
-  EXPECT_EQ(created.value().access.Status(clock_.NowMilliseconds()), AccessStatus::kUnclaimed);
+  EXPECT_EQ(created.value().access.StatusAt(clock_.NowMilliseconds()), AccessStatus::kUnclaimed);
   EXPECT_EQ(created.value().access.setup_token_expires_at_ms, kStartMs + 24 * kHourMs);
   std::string secret = ClaimSecret(created.value().setup_token);
   EXPECT_EQ(secret.size(), 40u);
@@ -182,7 +182,7 @@ TEST_F(SimplefinServiceTest, SetupTokenIsAClaimUrlClaimedExactlyOnce) {
   auto stored = service_->GetAccess(alice_, created.value().access.id);
   ASSERT_TRUE(stored.ok());
   EXPECT_EQ(stored.value().claimed_at_ms, kStartMs);
-  EXPECT_EQ(stored.value().Status(clock_.NowMilliseconds()), AccessStatus::kClaimed);
+  EXPECT_EQ(stored.value().StatusAt(clock_.NowMilliseconds()), AccessStatus::kClaimed);
 }
 
 TEST_F(SimplefinServiceTest, SecretsAreStoredOnlyAsHashes) {
@@ -216,8 +216,8 @@ TEST_F(SimplefinServiceTest, UnclaimedTokensExpireAndRevokedOnesCannotBeClaimed)
   auto listed = service_->ListAccesses(alice_);
   ASSERT_TRUE(listed.ok());
   ASSERT_EQ(listed.value().size(), 2u);
-  EXPECT_EQ(listed.value()[0].Status(clock_.NowMilliseconds()), AccessStatus::kExpired);
-  EXPECT_EQ(listed.value()[1].Status(clock_.NowMilliseconds()), AccessStatus::kRevoked);
+  EXPECT_EQ(listed.value()[0].StatusAt(clock_.NowMilliseconds()), AccessStatus::kExpired);
+  EXPECT_EQ(listed.value()[1].StatusAt(clock_.NowMilliseconds()), AccessStatus::kRevoked);
 }
 
 TEST_F(SimplefinServiceTest, AuthenticationNeedsTheRightSecretAndAnUnrevokedAccess) {
