@@ -396,8 +396,9 @@ Result<CreatedAccess> SimplefinService::CreateSetupToken(int64_t user_id,
   access.user_id = user_id;
   access.name = request.name ? *request.name : std::string(kDefaultAccessName);
   access.bank_account_ids = request.bank_account_ids;
-  if (access.bank_account_ids)
+  if (access.bank_account_ids) {
     std::sort(access.bank_account_ids->begin(), access.bank_account_ids->end());
+  }
   access.created_at_ms = now;
   access.setup_token_expires_at_ms = now + options_.setup_token_ttl_ms;
   Status status = database_.Write([&](store::Connection& connection) -> Status {
