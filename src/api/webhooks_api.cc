@@ -167,6 +167,13 @@ void RegisterEndpointRoutes(http::Router& router, ApiContext& context,
     RespondObject(response, status, message, [&](json::Writer& writer) {
       WriteEndpoint(writer, created.value().endpoint, &created.value().secret);
     });
+    // A replay of this request answers without the secret: it is shown once and never kept
+    // in the idempotency store.
+    Response without_secret;
+    RespondObject(without_secret, status, message, [&](json::Writer& writer) {
+      WriteEndpoint(writer, created.value().endpoint, nullptr);
+    });
+    response.body_for_replay = std::move(without_secret.body);
   };
   router.Add("POST", "/api/v1/webhook-endpoints",
              Authenticated(context, kScopeWrite,

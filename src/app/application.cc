@@ -14,6 +14,7 @@
 #include "api/openapi_api.h"
 #include "api/rules_api.h"
 #include "api/sandbox_page.h"
+#include "api/simplefin_api.h"
 #include "api/transactions_api.h"
 #include "api/transfers_api.h"
 #include "api/webhooks_api.h"
@@ -26,6 +27,7 @@
 #include "delivery/lunch_money_destination.h"
 #include "delivery/lunchmoney/lunchmoney_client.h"
 #include "delivery/lunchmoney/lunchmoney_connections.h"
+#include "delivery/simplefin_server/service.h"
 #include "delivery/webhook_destination.h"
 #include "delivery/ynab/ynab_client.h"
 #include "delivery/ynab/ynab_mirror.h"
@@ -101,6 +103,8 @@ struct Application::State {
   std::unique_ptr<http::Server> server;
   std::string demo_email;
   std::string demo_token;
+  std::string public_url;  // Without a trailing slash.
+  std::unique_ptr<delivery::simplefin::SimplefinService> simplefin;
 
   void Dispatch(http::Request& request, http::Response& response);
   void Observe(const http::Request& request, const http::Response& response);
@@ -221,6 +225,14 @@ Status Application::Start() {
                                         *state_->webhook_destinations);
   api::RegisterYnabRoutes(state_->router, *state_->context, *state_->ynab_mirror);
   api::RegisterWebhookRoutes(state_->router, *state_->context, *state_->webhooks);
+  delivery::simplefin::ServiceOptions simplefin_options;
+  simplefin_options.root_url = state_->public_url + "/simplefin";
+  simplefin_options.setup_token_ttl_ms = options.simplefin_setup_token_ttl_hours * 3'600'000;
+  state_->simplefin = std::make_unique<delivery::simplefin::SimplefinService>(
+      *state_->database, clock, sources::Catalog::BuiltIn(), simplefin_options);
+  api::RegisterSimplefinRoutes(
+      state_->router, *state_->context, *state_->simplefin,
+      api::SimplefinRouteOptions{&state_->rate_limiter, options.simplefin_requests_per_day});
   if (options.access_log != "off") {
     auto access_log = AccessLog::Open(options.access_log);
     if (!access_log.ok()) return access_log.error();
@@ -249,6 +261,7 @@ Status Application::StartBanking() {
     public_url = "http://" + s.options.server.host + ":" + std::to_string(s.options.server.port);
   }
   while (!public_url.empty() && public_url.back() == '/') public_url.pop_back();
+  s.public_url = public_url;
   s.sandbox_consents = std::make_unique<sync::DatabaseSandboxConsentStore>(*s.database);
   sources::sandbox::SandboxOptions sandbox_options;
   sandbox_options.consent_page_url = public_url + "/sandbox/consents/";

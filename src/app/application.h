@@ -49,6 +49,10 @@ struct ServeOptions {
   std::string lunch_money_url = "https://dev.lunchmoney.app";
   // Divides every webhook retry delay (tests only; 1 in production).
   int64_t webhook_retry_speedup = 1;
+  // SimpleFIN server: GET /accounts requests per access per day (0: unlimited), and how long
+  // an unclaimed setup token stays valid.
+  int64_t simplefin_requests_per_day = 96;
+  int64_t simplefin_setup_token_ttl_hours = 24;
   // Start() wires every service and route, then returns without listening (`finsync routes`).
   bool routes_only = false;
 };

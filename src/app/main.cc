@@ -248,6 +248,18 @@ int main(int argc, char** argv) {
                  "Let destinations and webhooks reach private and loopback addresses")
       ->envname("FINSYNC_ALLOW_PRIVATE_DESTINATIONS");
   serve_command
+      ->add_option("--simplefin-requests-per-day", serve.simplefin_requests_per_day,
+                   "SimpleFIN GET /accounts requests per access per day (0: unlimited)")
+      ->envname("FINSYNC_SIMPLEFIN_REQUESTS_PER_DAY")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  serve_command
+      ->add_option("--simplefin-setup-token-ttl-hours", serve.simplefin_setup_token_ttl_hours,
+                   "How long an unclaimed SimpleFIN setup token stays valid")
+      ->envname("FINSYNC_SIMPLEFIN_SETUP_TOKEN_TTL_HOURS")
+      ->check(CLI::Range(int64_t{1}, int64_t{24 * 365}))
+      ->capture_default_str();
+  serve_command
       ->add_flag("--demo", serve.demo,
                  "Create a demo user and print a new access token at start-up")
       ->envname("FINSYNC_DEMO");

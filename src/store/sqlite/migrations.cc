@@ -548,6 +548,35 @@ CREATE INDEX transfer_logs_by_link ON transfer_logs(user_id, transfer_link_id, i
 CREATE INDEX transfer_logs_by_transaction ON transfer_logs(user_id, bank_transaction_id, id);
 CREATE INDEX transfer_logs_by_status ON transfer_logs(user_id, status, id);
 )sql"},
+    // The SimpleFIN server (src/delivery/simplefin_server). One row per setup token: unclaimed
+    // until a client claims it once, then a Basic-auth access whose username is the id. Only
+    // SHA-256 hashes of the claim secret and of the access secret are stored. all_accounts = 0
+    // restricts the access to the accounts in simplefin_access_accounts (a deleted account
+    // drops out of the restriction with its rows).
+    {9, "simplefin_server", R"sql(
+CREATE TABLE simplefin_accesses (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  claim_hash TEXT NOT NULL UNIQUE,
+  claim_expires_at INTEGER NOT NULL,
+  secret_hash TEXT,
+  all_accounts INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  claimed_at INTEGER,
+  last_used_at INTEGER,
+  revoked_at INTEGER,
+  CHECK ((claimed_at IS NULL) = (secret_hash IS NULL))
+);
+CREATE INDEX simplefin_accesses_by_user ON simplefin_accesses(user_id, id);
+CREATE TABLE simplefin_access_accounts (
+  user_id INTEGER NOT NULL,
+  access_id INTEGER NOT NULL REFERENCES simplefin_accesses(id) ON DELETE CASCADE,
+  bank_account_id INTEGER NOT NULL REFERENCES bank_accounts(id) ON DELETE CASCADE,
+  PRIMARY KEY (access_id, bank_account_id)
+);
+CREATE INDEX simplefin_access_accounts_by_account ON simplefin_access_accounts(bank_account_id);
+)sql"},
     {10, "webhooks", R"sql(
 CREATE TABLE webhook_endpoints (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
