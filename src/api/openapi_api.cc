@@ -5,6 +5,7 @@
 
 #include "api/embedded.h"
 #include "common/crypto.h"
+#include "http/etag.h"
 
 namespace finsync::api {
 
@@ -37,30 +38,13 @@ std::string ContentTypeFor(std::string_view name) {
   return "text/plain; charset=utf-8";  // LICENSE, NOTICE, *.txt.
 }
 
-// True when an If-None-Match header names `etag` (weak or strong) or is "*".
-bool Matches(const http::Request& request, const std::string& etag) {
-  auto header = request.Header("if-none-match");
-  if (!header) return false;
-  std::string_view list = *header;
-  while (!list.empty()) {
-    size_t comma = list.find(',');
-    std::string_view item = list.substr(0, comma);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (item.starts_with("W/")) item.remove_prefix(2);
-    if (item == "*" || item == etag) return true;
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
 void Serve(const http::Request& request, http::Response& response, const Asset& asset,
            std::string_view cache_control) {
   response.SetHeader("ETag", asset.etag);
   response.SetHeader("Cache-Control", std::string(cache_control));
   response.SetHeader("X-Content-Type-Options", "nosniff");
-  if (Matches(request, asset.etag)) {
+  auto if_none_match = request.Header("if-none-match");
+  if (if_none_match && http::IfNoneMatchMatches(*if_none_match, asset.etag)) {
     response.status = 304;
     response.content_type.clear();
     response.body.clear();
