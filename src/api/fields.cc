@@ -1,8 +1,51 @@
 #include "api/fields.h"
 
+#include <charconv>
+
 #include "api/api.h"
 
 namespace finsync::api {
+
+Error Invalid() { return Error::Of(ErrorCode::kValidationFailed, "The given data was invalid."); }
+
+std::optional<int64_t> QueryInteger(const http::Request& request, std::string_view name,
+                                    int64_t min, int64_t max, Error& errors) {
+  auto text = request.Query(name);
+  if (!text) return std::nullopt;
+  int64_t value = 0;
+  auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (error != std::errc() || end != text->data() + text->size() || value < min || value > max) {
+    errors.field_errors.push_back(
+        {std::string(name),
+         "must be an integer from " + std::to_string(min) + " to " + std::to_string(max)});
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<bool> QueryBool(const http::Request& request, std::string_view name, Error& errors) {
+  auto text = request.Query(name);
+  if (!text) return std::nullopt;
+  if (*text == "true" || *text == "1") return true;
+  if (*text == "false" || *text == "0") return false;
+  errors.field_errors.push_back({std::string(name), "must be true or false"});
+  return std::nullopt;
+}
+
+Result<PageRequest> ParsePage(const http::Request& request) {
+  Error errors = Invalid();
+  PageRequest page;
+  page.number = QueryInteger(request, "page[number]", 1, 1'000'000, errors).value_or(1);
+  page.size = QueryInteger(request, "page[size]", 1, 100, errors).value_or(25);
+  if (!errors.field_errors.empty()) return errors;
+  return page;
+}
+
+Result<int64_t> PathId(const http::Request& request, std::string_view name, std::string_view what) {
+  auto id = ParseId(request.PathParam(name));
+  if (!id) return Error::Of(ErrorCode::kNotFound, std::string(what) + " was not found.");
+  return *id;
+}
 
 const rapidjson::Value* Member(const rapidjson::Value& object, const char* name) {
   auto member = object.FindMember(name);

@@ -31,6 +31,24 @@ std::optional<int64_t> OptionalInteger(const rapidjson::Value& object, const cha
 std::optional<std::string> OptionalString(const rapidjson::Value& object, const char* name,
                                           const std::string& path, Error& errors);
 
+// A 422 error to which field errors are added.
+Error Invalid();
+
+// Query parameters: a missing parameter is nullopt; a malformed one adds a field error.
+std::optional<int64_t> QueryInteger(const http::Request& request, std::string_view name,
+                                    int64_t min, int64_t max, Error& errors);
+std::optional<bool> QueryBool(const http::Request& request, std::string_view name, Error& errors);
+
+// page[number] (from 1) and page[size] (1-100, default 25).
+struct PageRequest {
+  int64_t number = 1;
+  int64_t size = 25;
+};
+Result<PageRequest> ParsePage(const http::Request& request);
+
+// The path parameter `name` as a positive id; kNotFound "<what> was not found." otherwise.
+Result<int64_t> PathId(const http::Request& request, std::string_view name, std::string_view what);
+
 // `key`: an RFC 3339 time, or null.
 void WriteOptionalTime(json::Writer& writer, std::string_view key,
                        const std::optional<int64_t>& time_ms);

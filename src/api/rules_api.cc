@@ -16,13 +16,9 @@ using http::Response;
 using identity::Principal;
 using rules::StoredRule;
 
-constexpr int64_t kPageSizeDefault = 25;
-constexpr int64_t kPageSizeMax = 100;
 constexpr int64_t kLogLimitDefault = 50;
 constexpr int64_t kLogLimitMax = 500;
 constexpr int64_t kPreviewLimitDefault = 100;
-
-Error Invalid() { return Error::Of(ErrorCode::kValidationFailed, "The given data was invalid."); }
 
 // Condition and action values are text; integers and booleans are taken as their JSON text,
 // and a fractional number is refused because a double cannot carry an exact amount.
@@ -395,48 +391,6 @@ void WriteLog(json::Writer& writer, const rules::RuleLog& log) {
   writer.EndObject();
 }
 
-// Query parameters.
-
-std::optional<int64_t> QueryInteger(const Request& request, std::string_view name, int64_t min,
-                                    int64_t max, Error& errors) {
-  auto text = request.Query(name);
-  if (!text) return std::nullopt;
-  int64_t value = 0;
-  auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (error != std::errc() || end != text->data() + text->size() || value < min || value > max) {
-    errors.field_errors.push_back(
-        {std::string(name),
-         "must be an integer from " + std::to_string(min) + " to " + std::to_string(max)});
-    return std::nullopt;
-  }
-  return value;
-}
-
-std::optional<bool> QueryBool(const Request& request, std::string_view name, Error& errors) {
-  auto text = request.Query(name);
-  if (!text) return std::nullopt;
-  if (*text == "true" || *text == "1") return true;
-  if (*text == "false" || *text == "0") return false;
-  errors.field_errors.push_back({std::string(name), "must be true or false"});
-  return std::nullopt;
-}
-
-Result<rules::Page> ParsePage(const Request& request) {
-  Error errors = Invalid();
-  rules::Page page;
-  page.number = QueryInteger(request, "page[number]", 1, 1'000'000, errors).value_or(1);
-  page.size =
-      QueryInteger(request, "page[size]", 1, kPageSizeMax, errors).value_or(kPageSizeDefault);
-  if (!errors.field_errors.empty()) return errors;
-  return page;
-}
-
-Result<int64_t> PathId(const Request& request, std::string_view name, std::string_view what) {
-  auto id = ParseId(request.PathParam(name));
-  if (!id) return Error::Of(ErrorCode::kNotFound, std::string(what) + " was not found.");
-  return *id;
-}
-
 }  // namespace
 
 void RegisterRuleCrudRoutes(http::Router& router, ApiContext& context, rules::RuleService& service);
@@ -617,7 +571,8 @@ void RegisterRuleItemRoutes(http::Router& router, ApiContext& context,
             Error errors = Invalid();
             auto rule_id = QueryInteger(request, "rule_id", 1, INT64_MAX, errors);
             if (!errors.field_errors.empty()) return RespondError(request, response, errors);
-            auto listed = rules_service->ListConditions(who.user.id, rule_id, page.value());
+            auto listed = rules_service->ListConditions(
+                who.user.id, rule_id, rules::Page{page.value().number, page.value().size});
             if (!listed.ok()) return RespondError(request, response, listed.error());
             json::Writer writer;
             writer.StartObject().Key("data").StartArray();
@@ -691,8 +646,9 @@ void RegisterRuleItemRoutes(http::Router& router, ApiContext& context,
                              auto rule_id = QueryInteger(request, "rule_id", 1, INT64_MAX, errors);
                              if (!errors.field_errors.empty())
                                return RespondError(request, response, errors);
-                             auto listed =
-                                 rules_service->ListActions(who.user.id, rule_id, page.value());
+                             auto listed = rules_service->ListActions(
+                                 who.user.id, rule_id,
+                                 rules::Page{page.value().number, page.value().size});
                              if (!listed.ok())
                                return RespondError(request, response, listed.error());
                              json::Writer writer;

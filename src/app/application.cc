@@ -2,19 +2,35 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "api/api.h"
 #include "api/banks_api.h"
 #include "api/idempotency.h"
+#include "api/lunch_money_api.h"
 #include "api/rules_api.h"
 #include "api/sandbox_page.h"
 #include "api/simplefin_api.h"
+#include "api/transactions_api.h"
+#include "api/transfers_api.h"
+#include "api/webhooks_api.h"
+#include "api/ynab_api.h"
 #include "app/access_log.h"
 #include "common/clock.h"
 #include "common/json.h"
+#include "common/secret_box.h"
+#include "delivery/delivery_service.h"
+#include "delivery/lunch_money_destination.h"
+#include "delivery/lunchmoney/lunchmoney_client.h"
+#include "delivery/lunchmoney/lunchmoney_connections.h"
 #include "delivery/simplefin_server/service.h"
+#include "delivery/webhook_destination.h"
+#include "delivery/ynab/ynab_client.h"
+#include "delivery/ynab/ynab_mirror.h"
+#include "delivery/ynab_destination.h"
 #include "http/metrics.h"
 #include "http/problem.h"
 #include "http/rate_limiter.h"
@@ -22,6 +38,7 @@
 #include "ingest/ingest.h"
 #include "jobs/job_queue.h"
 #include "jobs/worker.h"
+#include "net/http_client.h"
 #include "rules/rule_service.h"
 #include "sources/catalog.h"
 #include "sources/sandbox/sandbox_source.h"
@@ -29,6 +46,7 @@
 #include "sync/bank_data.h"
 #include "sync/sandbox_support.h"
 #include "sync/scheduler.h"
+#include "webhooks/webhook_service.h"
 
 namespace finsync::app {
 
@@ -69,6 +87,17 @@ struct Application::State {
   std::unique_ptr<jobs::JobQueue> job_queue;
   std::unique_ptr<jobs::Workers> workers;
   std::unique_ptr<sync::SyncScheduler> scheduler;
+  std::unique_ptr<SecretBox> secret_box;
+  std::unique_ptr<net::HttpClient> http_client;
+  std::unique_ptr<delivery::WebhookDestinations> webhook_destinations;
+  delivery::DestinationOpeners destination_openers;
+  std::unique_ptr<delivery::DeliveryService> delivery;
+  std::unique_ptr<delivery::lunchmoney::LunchMoneyV1Client> lunch_money_client;
+  std::unique_ptr<delivery::lunchmoney::ConnectionService> lunch_money;
+  std::unique_ptr<delivery::ynab::YnabClient> ynab_client;
+  std::unique_ptr<delivery::ynab::YnabMirror> ynab_mirror;
+  std::unique_ptr<net::HttpClient> webhook_http;
+  std::unique_ptr<webhooks::WebhookService> webhooks;
   std::unique_ptr<AccessLog> access_logger;
   std::unique_ptr<http::Server> server;
   std::string demo_email;
@@ -174,12 +203,26 @@ Status Application::Start() {
     Status demo = CreateDemoToken();
     if (!demo.ok()) return demo;
   }
+  Status secrets = OpenSecrets();
+  if (!secrets.ok()) return secrets;
+  net::HttpClientOptions http_options;
+  http_options.allow_private_addresses = options.allow_private_destinations;
+  state_->http_client = net::MakeHttpClient(http_options);
+  // Destinations before banking: the delivery engine StartBanking builds opens them.
+  Status lunch_money = StartLunchMoney();
+  if (!lunch_money.ok()) return lunch_money;
   Status banking = StartBanking();
   if (!banking.ok()) return banking;
   api::RegisterRoutes(state_->router, *state_->context);
   api::RegisterBankRoutes(state_->router, *state_->context, *state_->bank_data);
   api::RegisterSandboxPage(state_->router, *state_->context, *state_->bank_data);
   api::RegisterRuleRoutes(state_->router, *state_->context, *state_->rules);
+  api::RegisterLunchMoneyRoutes(state_->router, *state_->context, *state_->lunch_money);
+  api::RegisterTransferRoutes(state_->router, *state_->context, *state_->delivery);
+  api::RegisterWebhookDestinationRoutes(state_->router, *state_->context,
+                                        *state_->webhook_destinations);
+  api::RegisterYnabRoutes(state_->router, *state_->context, *state_->ynab_mirror);
+  api::RegisterWebhookRoutes(state_->router, *state_->context, *state_->webhooks);
   delivery::simplefin::ServiceOptions simplefin_options;
   simplefin_options.root_url = state_->public_url + "/simplefin";
   simplefin_options.setup_token_ttl_ms = options.simplefin_setup_token_ttl_hours * 3'600'000;
@@ -238,6 +281,7 @@ Status Application::StartBanking() {
   s.job_queue = std::make_unique<jobs::JobQueue>(*s.database, clock);
   jobs::WorkerOptions worker_options;
   worker_options.thread_count = std::max(1, s.options.job_worker_count);
+  worker_options.lease_ms = std::max<int64_t>(3, s.options.job_lease_ms);
   s.workers = std::make_unique<jobs::Workers>(*s.job_queue, clock, worker_options);
   s.scheduler = std::make_unique<sync::SyncScheduler>(*s.bank_data, *s.job_queue, clock);
   sync::SyncScheduler* scheduler = s.scheduler.get();
@@ -248,6 +292,36 @@ Status Application::StartBanking() {
     }
   });
   s.scheduler->RegisterHandlers(*s.workers);
+  // Delivery: destinations by type, the engine, and its jobs; a sync that stored changes
+  // schedules the account's transfer links.
+  s.webhook_destinations = std::make_unique<delivery::WebhookDestinations>(
+      *s.database, clock, *s.secret_box, *s.http_client,
+      [](json::Writer& writer, const domain::BankTransaction& transaction) {
+        api::WriteBankTransaction(writer, transaction);
+      });
+  s.destination_openers[delivery::DestinationType::kWebhook] = s.webhook_destinations->Opener();
+  s.destination_openers[delivery::DestinationType::kLunchMoney] =
+      delivery::LunchMoneyOpener(*s.lunch_money, *s.lunch_money_client, clock);
+  Status ynab = StartYnab();
+  if (!ynab.ok()) return ynab;
+  s.delivery = std::make_unique<delivery::DeliveryService>(*s.database, clock, *s.rules,
+                                                           *s.job_queue, s.destination_openers);
+  s.delivery->RegisterHandlers(*s.workers);
+  delivery::DeliveryService* delivery = s.delivery.get();
+  State* state = &s;
+  s.bank_data->SetSyncListener(
+      [delivery, state](const sync::BankAccount& account, const sync::SyncReport& report) {
+        if (report.transactions.added == 0 && report.transactions.modified == 0) return;
+        // Transaction webhooks come from the change feed, read by the user's feed job.
+        state->webhooks->NotifyTransactionsChanged(account.user_id);
+        Status scheduled = delivery->ScheduleAccount(account.user_id, account.id);
+        if (!scheduled.ok()) {
+          spdlog::error("cannot schedule deliveries of account {}: {}", account.id,
+                        scheduled.error().detail);
+        }
+      });
+  Status deliveries = s.delivery->EnsureScheduled();
+  if (!deliveries.ok()) return deliveries;
   api::IdempotencyService* idempotency = s.idempotency.get();
   s.workers->Register("purge_idempotency_keys", [idempotency, &clock](const jobs::Job&) {
     auto purged = idempotency->PurgeExpired();
@@ -259,9 +333,85 @@ Status Application::StartBanking() {
   purge.dedupe_key = "purge_idempotency_keys";
   auto purge_job = s.job_queue->Enqueue(purge);
   if (!purge_job.ok()) return purge_job.error();
+  Status webhooks = StartWebhooks();
+  if (!webhooks.ok()) return webhooks;
   Status ensured = s.scheduler->EnsureScheduled();
   if (!ensured.ok()) return ensured;
   return s.workers->Start();
+}
+
+// Webhook subscriptions: an outbound HTTP client of their own (a slow receiver never holds up
+// a destination), the publisher every module announces events through (bank data, transfer
+// delivery), and the delivery, feed and purge jobs.
+Status Application::StartWebhooks() {
+  State& s = *state_;
+  net::HttpClientOptions http_options;
+  http_options.allow_private_addresses = s.options.allow_private_destinations;
+  http_options.timeout_ms = 15'000;
+  http_options.response_body_max = 1 << 20;  // Receivers answer briefly; bound the memory.
+  s.webhook_http = net::MakeHttpClient(http_options);
+  webhooks::WebhookOptions options;
+  options.retry_speedup = s.options.webhook_retry_speedup;
+  s.webhooks = std::make_unique<webhooks::WebhookService>(
+      *s.database, *s.clock, SystemClock::Instance(), *s.job_queue, *s.secret_box, *s.webhook_http,
+      api::WriteBankTransaction, options);
+  s.bank_data->SetEventPublisher(s.webhooks.get());
+  s.delivery->SetPublisher(s.webhooks.get());
+  s.webhooks->RegisterHandlers(*s.workers);
+  return s.webhooks->EnsureScheduled();
+}
+
+// The server key for secrets at rest: FINSYNC_SECRET_KEY, else --secret-key-file, else a key
+// file beside the database (created with a new key on first start).
+Status Application::OpenSecrets() {
+  std::array<uint8_t, SecretBox::kKeySize> key{};
+  if (const char* text = std::getenv("FINSYNC_SECRET_KEY"); text != nullptr && *text != '\0') {
+    auto parsed = SecretBox::ParseKey(text);
+    if (!parsed.ok()) {
+      return Error::Of(ErrorCode::kBadRequest, "FINSYNC_SECRET_KEY: " + parsed.error().detail);
+    }
+    key = parsed.value();
+  } else {
+    std::string path = state_->options.secret_key_file;
+    if (path.empty()) path = state_->options.database_url + ".key";
+    auto loaded = SecretBox::LoadOrCreateKeyFile(path);
+    if (!loaded.ok()) return loaded.error();
+    key = loaded.value();
+  }
+  state_->secret_box = std::make_unique<SecretBox>(key);
+  return Status::Ok();
+}
+
+// Lunch Money: the v1 client at --lunch-money-url and the connections service.
+Status Application::StartLunchMoney() {
+  State& s = *state_;
+  const std::string& url = s.options.lunch_money_url;
+  if (!url.starts_with("http://") && !url.starts_with("https://")) {
+    return Error::Of(ErrorCode::kBadRequest, "--lunch-money-url must be an http(s) URL");
+  }
+  s.lunch_money_client =
+      std::make_unique<delivery::lunchmoney::LunchMoneyV1Client>(*s.http_client, url);
+  s.lunch_money = std::make_unique<delivery::lunchmoney::ConnectionService>(
+      *s.database, *s.clock, *s.secret_box, *s.lunch_money_client);
+  return Status::Ok();
+}
+
+// YNAB: the client (with its per-token rate limit) over the shared HTTP client, the mirror of
+// connections and budgets with its refresh job, and the YNAB destination for transfer links.
+// Runs before the delivery service is built (it copies the openers) and before workers start.
+Status Application::StartYnab() {
+  State& s = *state_;
+  delivery::ynab::YnabClientOptions ynab_options;
+  ynab_options.base_url = s.options.ynab_url;
+  ynab_options.requests_per_hour = static_cast<int>(s.options.ynab_requests_per_hour);
+  ynab_options.clock = s.clock.get();
+  s.ynab_client = std::make_unique<delivery::ynab::YnabClient>(*s.http_client, ynab_options);
+  s.ynab_mirror = std::make_unique<delivery::ynab::YnabMirror>(
+      *s.database, *s.clock, *s.ynab_client, *s.secret_box, delivery::ynab::MirrorOptions{});
+  s.ynab_mirror->RegisterJobs(*s.workers);
+  s.destination_openers[delivery::DestinationType::kYnab] =
+      delivery::YnabOpener(*s.database, *s.secret_box, *s.ynab_client, *s.clock);
+  return s.ynab_mirror->EnsureScheduled(*s.job_queue);
 }
 
 Status Application::CreateDemoToken() {

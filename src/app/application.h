@@ -19,6 +19,8 @@ struct ServeOptions {
   int reader_count = 0;      // 0: thread count + 1.
   bool demo = false;         // Create a demo user and print a fresh token at start-up.
   int job_worker_count = 2;  // Threads running durable jobs (syncs, clean-up).
+  // How long the jobs of a process that died stay claimed before another worker takes them.
+  int64_t job_lease_ms = 60'000;
   // The URL users reach this server at, for links such as the sandbox consent page.
   // Default: http://<host>:<port>.
   std::string public_url;
@@ -33,6 +35,18 @@ struct ServeOptions {
   int64_t rules_per_target_max = 10;
   // Sandbox mode only: run the server's clock this far ahead of the system clock.
   int64_t clock_offset_seconds = 0;
+  // YNAB's API base URL (tests point it at a fake).
+  std::string ynab_url = "https://api.ynab.com/v1";
+  // Requests finsync sends per YNAB token per rolling hour (YNAB allows 200).
+  int64_t ynab_requests_per_hour = 200;
+  // The key that seals stored secrets (destination tokens and secrets): FINSYNC_SECRET_KEY
+  // (base64 of 32 bytes), else this file, else "<database file>.key" (created on first start).
+  std::string secret_key_file;
+  // Let outbound requests (destinations, webhooks) reach private and loopback addresses.
+  bool allow_private_destinations = false;
+  std::string lunch_money_url = "https://dev.lunchmoney.app";
+  // Divides every webhook retry delay (tests only; 1 in production).
+  int64_t webhook_retry_speedup = 1;
   // SimpleFIN server: GET /accounts requests per access per day (0: unlimited), and how long
   // an unclaimed setup token stays valid.
   int64_t simplefin_requests_per_day = 96;
@@ -59,6 +73,10 @@ class Application {
  private:
   Status CreateDemoToken();
   Status StartBanking();
+  Status StartWebhooks();
+  Status OpenSecrets();
+  Status StartLunchMoney();
+  Status StartYnab();
 
   struct State;
   std::unique_ptr<State> state_;

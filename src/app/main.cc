@@ -155,6 +155,11 @@ int main(int argc, char** argv) {
       ->envname("FINSYNC_JOB_WORKERS")
       ->capture_default_str();
   serve_command
+      ->add_option("--job-lease-ms", serve.job_lease_ms,
+                   "How long a dead process's jobs stay claimed before others run them")
+      ->envname("FINSYNC_JOB_LEASE_MS")
+      ->capture_default_str();
+  serve_command
       ->add_option("--public-url", serve.public_url,
                    "URL users reach this server at (default http://HOST:PORT)")
       ->envname("FINSYNC_PUBLIC_URL");
@@ -203,6 +208,15 @@ int main(int argc, char** argv) {
       ->envname("FINSYNC_CLOCK_OFFSET_SECONDS")
       ->capture_default_str();
   serve_command
+      ->add_option("--secret-key-file", serve.secret_key_file,
+                   "Key sealing stored secrets (default: <database file>.key, created if "
+                   "missing; FINSYNC_SECRET_KEY holds the key itself)")
+      ->envname("FINSYNC_SECRET_KEY_FILE");
+  serve_command
+      ->add_flag("--allow-private-destinations", serve.allow_private_destinations,
+                 "Let destinations and webhooks reach private and loopback addresses")
+      ->envname("FINSYNC_ALLOW_PRIVATE_DESTINATIONS");
+  serve_command
       ->add_option("--simplefin-requests-per-day", serve.simplefin_requests_per_day,
                    "SimpleFIN GET /accounts requests per access per day (0: unlimited)")
       ->envname("FINSYNC_SIMPLEFIN_REQUESTS_PER_DAY")
@@ -218,6 +232,24 @@ int main(int argc, char** argv) {
       ->add_flag("--demo", serve.demo,
                  "Create a demo user and print a new access token at start-up")
       ->envname("FINSYNC_DEMO");
+  serve_command
+      ->add_option("--webhook-retry-speedup", serve.webhook_retry_speedup,
+                   "Divide every webhook retry delay by this (for tests)")
+      ->envname("FINSYNC_WEBHOOK_RETRY_SPEEDUP")
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}))
+      ->capture_default_str();
+  serve_command->add_option("--lunch-money-url", serve.lunch_money_url, "Lunch Money API base URL")
+      ->envname("FINSYNC_LUNCH_MONEY_URL")
+      ->capture_default_str();
+  serve_command
+      ->add_option("--ynab-requests-per-hour", serve.ynab_requests_per_hour,
+                   "Requests sent per YNAB token per rolling hour (YNAB allows 200)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}))
+      ->envname("FINSYNC_YNAB_REQUESTS_PER_HOUR")
+      ->capture_default_str();
+  serve_command->add_option("--ynab-url", serve.ynab_url, "YNAB API base URL")
+      ->envname("FINSYNC_YNAB_URL")
+      ->capture_default_str();
 
   // user create
   IdentityOptions user_options;

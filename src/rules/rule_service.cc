@@ -107,11 +107,7 @@ std::string WrongTypeMessage(RuleType type, TargetKind kind) {
 }
 
 std::string MissingTargetMessage(TargetKind kind, int64_t target_id) {
-  const std::string noun = TargetNoun(kind);
-  if (kind == TargetKind::kBankAccount)
-    return "no bank account with id " + std::to_string(target_id);
-  return "no " + noun + " with id " + std::to_string(target_id) + " (" + noun +
-         "s are not available yet)";
+  return "no " + TargetNoun(kind) + " with id " + std::to_string(target_id);
 }
 
 enum class TargetProblem : uint8_t { kNone, kWrongType, kMissing };
@@ -120,18 +116,43 @@ struct TargetCheck {
   std::string message;
 };
 
-// Transfer links and destinations do not exist yet (issue 5), so no id of theirs is found.
+// The SQL that finds a live target of each kind; a transfer link also answers its
+// destination type, which must match the rule's type.
+std::string_view TargetQuery(TargetKind kind) {
+  switch (kind) {
+    case TargetKind::kBankAccount:
+      return "SELECT 'BANK' FROM bank_accounts WHERE id = ? AND user_id = ?";
+    case TargetKind::kTransferLink:
+      return "SELECT destination_type FROM transfer_links WHERE id = ? AND user_id = ?";
+    case TargetKind::kYnab:
+      return "SELECT 'YNAB' FROM ynab_budget_accounts WHERE id = ? AND user_id = ? AND ignored = 0";
+    case TargetKind::kLunchMoney:
+      return "SELECT 'LUNCH_MONEY' FROM lunch_money_assets WHERE id = ? AND user_id = ?";
+    case TargetKind::kWebhook:
+      return "SELECT 'WEBHOOK' FROM webhook_destinations WHERE id = ? AND user_id = ?";
+  }
+  return "";
+}
+
 Result<TargetCheck> CheckTarget(Connection& connection, int64_t user_id, RuleType type,
                                 TargetKind kind, int64_t target_id) {
   if (!Compatible(type, kind))
     return TargetCheck{TargetProblem::kWrongType, WrongTypeMessage(type, kind)};
-  if (kind == TargetKind::kBankAccount) {
-    auto account = rule_store::LoadAccount(connection, user_id, target_id);
-    if (!account.ok()) return account.error();
-    if (account.value()) return TargetCheck{};
+  auto rows = connection.Query(TargetQuery(kind), {target_id, user_id});
+  if (!rows.ok()) return rows.error();
+  if (rows.value().empty()) {
     return TargetCheck{TargetProblem::kMissing, MissingTargetMessage(kind, target_id)};
   }
-  return TargetCheck{TargetProblem::kMissing, MissingTargetMessage(kind, target_id)};
+  if (kind == TargetKind::kTransferLink) {
+    const std::string destination = rows.value()[0].Text(0);
+    if (destination != RuleTypeName(type)) {
+      return TargetCheck{TargetProblem::kWrongType,
+                         "a " + std::string(RuleTypeName(type)) +
+                             " rule cannot be attached to a transfer link to " + destination +
+                             ": it runs " + destination + " rules"};
+    }
+  }
+  return TargetCheck{};
 }
 
 // A target and the position the rule is asked to take there.
@@ -967,7 +988,13 @@ Result<std::optional<AccountRecord>> RuleService::LoadAccount(int64_t user_id, i
 }
 
 Result<SharedRuleSet> RuleService::AccountRules(int64_t user_id, int64_t account_id) {
-  const std::pair<int64_t, int64_t> key{user_id, account_id};
+  return TargetRules(user_id, TargetKind::kBankAccount, account_id, RuleType::kBank);
+}
+
+Result<SharedRuleSet> RuleService::TargetRules(int64_t user_id, TargetKind kind, int64_t target_id,
+                                               RuleType type) {
+  const auto key =
+      std::make_tuple(user_id, static_cast<int>(kind), target_id, static_cast<int>(type));
   uint64_t generation = 0;
   {
     std::lock_guard lock(cache_mutex_);
@@ -977,12 +1004,12 @@ Result<SharedRuleSet> RuleService::AccountRules(int64_t user_id, int64_t account
   }
   std::vector<Rule> rules;
   Status status = database_.Read([&](Connection& connection) -> Status {
-    auto ids = rule_store::TargetRuleIds(connection, user_id, TargetKind::kBankAccount, account_id);
+    auto ids = rule_store::TargetRuleIds(connection, user_id, kind, target_id);
     if (!ids.ok()) return ids.status();
     for (int64_t rule_id : ids.value()) {
       auto stored = rule_store::LoadRule(connection, user_id, rule_id);
       if (!stored.ok()) return stored.status();
-      if (!stored.value() || stored.value()->rule.type != RuleType::kBank) continue;
+      if (!stored.value() || stored.value()->rule.type != type) continue;
       // Rules were validated when saved; one the engine refuses today is left out, not run.
       Status valid = ValidateRule(stored.value()->rule);
       if (!valid.ok()) {
@@ -1001,6 +1028,36 @@ Result<SharedRuleSet> RuleService::AccountRules(int64_t user_id, int64_t account
   // A change while compiling makes this set stale: use it once, keep it out of the cache.
   if (generation == cache_generation_) cache_[key] = shared;
   return shared;
+}
+
+void RuleService::RunDestinationRules(const AccountRecord& account,
+                                      std::span<const SharedRuleSet> rule_sets,
+                                      std::span<const domain::BankTransaction> transactions,
+                                      std::span<OutgoingTransaction> outgoing,
+                                      std::vector<RuleLogEntry>& log) {
+  for (const SharedRuleSet& rules : rule_sets) {
+    if (!rules || rules->rules().empty()) continue;
+    ApplyDestinationRules(*rules, ContextOf(account), transactions, outgoing, log);
+  }
+}
+
+Result<int64_t> RuleService::RecordRuleLogs(Connection& connection, int64_t user_id,
+                                            int64_t account_id,
+                                            std::span<const domain::BankTransaction> transactions,
+                                            std::span<const RuleLogEntry> log,
+                                            const std::vector<bool>& record) {
+  const int64_t now_ms = clock_.NowMilliseconds();
+  int64_t written = 0;
+  for (const RuleLogEntry& entry : log) {
+    if (entry.transaction_index >= record.size() || !record[entry.transaction_index]) continue;
+    if (!ChangedOrFailed(entry)) continue;
+    auto inserted = rule_store::InsertLog(
+        connection,
+        LogOf(entry, user_id, account_id, transactions[entry.transaction_index].id, now_ms));
+    if (!inserted.ok()) return inserted.error();
+    ++written;
+  }
+  return written;
 }
 
 Status RuleService::ApplyBatch(Connection& connection, int64_t user_id,

@@ -18,6 +18,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -187,6 +188,24 @@ class RuleService {
   // The compiled BANK rules attached to the account (cached until any rule changes) and the
   // account's current name, IBAN and currency.
   Result<SharedRuleSet> AccountRules(int64_t user_id, int64_t account_id);
+  // The compiled rules of `type` attached to a transfer link or a destination (cached like
+  // AccountRules). Rules of another type attached there are left out.
+  Result<SharedRuleSet> TargetRules(int64_t user_id, TargetKind kind, int64_t target_id,
+                                    RuleType type);
+  // Delivery: runs `rule_sets` in order over the outgoing copies of `transactions` (one bank
+  // account's), appending one entry per action attempted to `log`.
+  static void RunDestinationRules(const AccountRecord& account,
+                                  std::span<const SharedRuleSet> rule_sets,
+                                  std::span<const domain::BankTransaction> transactions,
+                                  std::span<OutgoingTransaction> outgoing,
+                                  std::vector<RuleLogEntry>& log);
+  // Writes a rule log, with `connection` (inside the caller's Write), for every entry of `log`
+  // that changed a value or failed and whose transaction index has record[index] set. Returns
+  // the number written.
+  Result<int64_t> RecordRuleLogs(store::Connection& connection, int64_t user_id, int64_t account_id,
+                                 std::span<const domain::BankTransaction> transactions,
+                                 std::span<const RuleLogEntry> log,
+                                 const std::vector<bool>& record);
   Result<std::optional<AccountRecord>> LoadAccount(int64_t user_id, int64_t account_id);
 
   const RuleLimits& limits() const { return limits_; }
@@ -203,8 +222,8 @@ class RuleService {
   RuleLimits limits_;
 
   std::mutex cache_mutex_;
-  // By (user id, bank account id). Guarded.
-  std::map<std::pair<int64_t, int64_t>, SharedRuleSet> cache_;
+  // By (user id, target kind, target id, rule type). Guarded.
+  std::map<std::tuple<int64_t, int, int64_t, int>, SharedRuleSet> cache_;
   uint64_t cache_generation_ = 0;  // Bumped by every change. Guarded.
 };
 
