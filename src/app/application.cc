@@ -78,6 +78,9 @@ struct Application::State {
   std::unique_ptr<api::ApiContext> context;
   std::unique_ptr<api::IdempotencyService> idempotency;
   http::RateLimiter rate_limiter;
+  // The banks users can connect: the sandbox banks in sandbox mode, none of them in production
+  // (sandbox data never mixes with real data; production banks come from aggregator sources).
+  std::unique_ptr<sources::Catalog> catalog;
   std::unique_ptr<sync::DatabaseSandboxConsentStore> sandbox_consents;
   std::unique_ptr<sources::sandbox::SandboxSource> sandbox;
   std::unique_ptr<sync::SandboxSimulator> sandbox_simulator;
@@ -229,7 +232,7 @@ Status Application::Start() {
   simplefin_options.root_url = state_->public_url + "/simplefin";
   simplefin_options.setup_token_ttl_ms = options.simplefin_setup_token_ttl_hours * 3'600'000;
   state_->simplefin = std::make_unique<delivery::simplefin::SimplefinService>(
-      *state_->database, clock, sources::Catalog::BuiltIn(), simplefin_options);
+      *state_->database, clock, *state_->catalog, simplefin_options);
   api::RegisterSimplefinRoutes(
       state_->router, *state_->context, *state_->simplefin,
       api::SimplefinRouteOptions{&state_->rate_limiter, options.simplefin_requests_per_day});
@@ -262,6 +265,13 @@ Status Application::StartBanking() {
   }
   while (!public_url.empty() && public_url.back() == '/') public_url.pop_back();
   s.public_url = public_url;
+  if (s.options.mode == identity::Mode::kSandbox) {
+    s.catalog = std::make_unique<sources::Catalog>(sources::Catalog::BuiltIn());
+  } else {
+    auto empty = sources::Catalog::Create({});
+    if (!empty.ok()) return empty.error();
+    s.catalog = std::make_unique<sources::Catalog>(std::move(empty.value()));
+  }
   s.sandbox_consents = std::make_unique<sync::DatabaseSandboxConsentStore>(*s.database);
   sources::sandbox::SandboxOptions sandbox_options;
   sandbox_options.consent_page_url = public_url + "/sandbox/consents/";
@@ -271,8 +281,8 @@ Status Application::StartBanking() {
   s.pipeline = std::make_unique<ingest::Pipeline>(*s.database, clock);
   sync::SourceRegistry sources;
   sources["SANDBOX"] = sync::SourceEntry{s.sandbox.get(), s.sandbox_simulator.get()};
-  s.bank_data = std::make_unique<sync::BankDataService>(
-      *s.database, clock, sources::Catalog::BuiltIn(), std::move(sources), *s.pipeline);
+  s.bank_data = std::make_unique<sync::BankDataService>(*s.database, clock, *s.catalog,
+                                                        std::move(sources), *s.pipeline);
   // Rules: the service behind the rules API, and the stage that runs BANK rules in ingest.
   rules::RuleLimits rule_limits;
   rule_limits.conditions_per_rule_max = s.options.rule_conditions_max;

@@ -2,7 +2,7 @@
 // same query-string splitting the server uses), the Authorization header's Basic credentials
 // and the base64 inside them. Any bytes must parse or be refused without crashing, and what
 // parses must keep the protocol's bounds: at most 100 short account ids, dates within year
-// 9999, a window of at most 90 days, base64 that round-trips, and JSON that parses.
+// 9999, a window of at most 90 days, base64 that round-trips, and JSON that parses as valid UTF-8.
 #include <rapidjson/document.h>
 
 #include <cassert>
@@ -39,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const auto& name : parsed.unknown_parameters) errors.push_back({"gen.api", name, "", ""});
     std::string rendered = simplefin::RenderErrorsOnly(errors);
     rapidjson::Document document;
-    document.Parse(rendered.c_str(), rendered.size());
+    document.Parse<rapidjson::kParseValidateEncodingFlag>(rendered.c_str(), rendered.size());
     assert(!document.HasParseError() && document.IsObject());
   } else {
     assert(query.error().field_errors.size() == 1);

@@ -152,9 +152,10 @@ Result<AccountsQuery> ParseAccountsQuery(
       ids.push_back(value);
     } else {
       auto& unknown = query.unknown_parameters;
+      std::string printable = PrintableText(name.substr(0, kAccountIdLengthMax));
       if (unknown.size() < kUnknownParametersReportedMax &&
-          std::find(unknown.begin(), unknown.end(), name) == unknown.end()) {
-        unknown.push_back(name);
+          std::find(unknown.begin(), unknown.end(), printable) == unknown.end()) {
+        unknown.push_back(std::move(printable));
       }
     }
   }
@@ -245,6 +246,14 @@ std::optional<std::string> Base64Decode(std::string_view text) {
   // The bits left over after the last byte must be zero: one text per byte sequence.
   if ((buffer & ((1u << bits) - 1)) != 0) return std::nullopt;
   return out;
+}
+
+std::string PrintableText(std::string_view text) {
+  std::string printable(text);
+  for (char& c : printable) {
+    if (c < ' ' || c > '~') c = '?';
+  }
+  return printable;
 }
 
 std::string AccessUrl(std::string_view root_url, std::string_view username,

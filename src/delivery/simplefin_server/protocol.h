@@ -99,6 +99,10 @@ std::optional<BasicCredentials> ParseBasicAuthorization(std::string_view header_
 std::string Base64Encode(std::string_view bytes);
 std::optional<std::string> Base64Decode(std::string_view text);
 
+// Client text echoed in an error entry (an unknown parameter, an unknown account id) with
+// every byte outside printable ASCII replaced by '?', so answers stay valid UTF-8 JSON.
+std::string PrintableText(std::string_view text);
+
 // `root_url` with "username:password@" inserted after the scheme: the access URL.
 std::string AccessUrl(std::string_view root_url, std::string_view username,
                       std::string_view password);

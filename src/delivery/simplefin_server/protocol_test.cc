@@ -56,6 +56,14 @@ TEST(SimplefinQueryTest, UnknownParametersAreIgnoredButReported) {
   EXPECT_FALSE(query.value().start_date);
 }
 
+TEST(SimplefinQueryTest, EchoedTextIsPrintableAscii) {
+  EXPECT_EQ(PrintableText("ok-1 \x01\xc3\xa9~"), "ok-1 ???~");
+  auto query = ParseAccountsQuery(Params{{"bad\xff", "1"}, {std::string(100, 'n'), "1"}});
+  ASSERT_TRUE(query.ok());
+  EXPECT_EQ(query.value().unknown_parameters,
+            (std::vector<std::string>{"bad?", std::string(64, 'n')}));
+}
+
 TEST(SimplefinQueryTest, RefusesMalformedValuesNamingTheParameter) {
   struct Case {
     Params params;

@@ -295,7 +295,8 @@ std::vector<StoredAccount> ChooseAccounts(const std::vector<StoredAccount>& acco
     auto match = std::find_if(accounts.begin(), accounts.end(),
                               [&](const auto& a) { return std::to_string(a.id) == wanted; });
     if (match == accounts.end()) {
-      errors.push_back({"act.", "The account " + wanted + " was not found.", "", wanted});
+      std::string shown = PrintableText(wanted);
+      errors.push_back({"act.", "The account " + shown + " was not found.", "", shown});
     } else {
       chosen.push_back(*match);
     }
