@@ -44,6 +44,7 @@ in insertion order, same account and deleted rules); --fake-linear-import-ids ke
 Usage (from anywhere; builds nothing, run `scripts/build.sh release finsync` first):
   /usr/bin/python3 bench/delivery_bench.py [--transactions 100000] [--rounds 3]
       [--history-days 14] [--no-baselines] [--fake-linear-import-ids] [--json FILE]
+      [--perf FILE [--perf-frequency 250]] [--keep DIR]
 The binary is $FINSYNC_BIN, else build/release/finsync.
 """
 
@@ -56,6 +57,7 @@ import json
 import math
 import os
 import random
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -347,8 +349,17 @@ def deliver_round(arguments, round_number, work_dir):
         database.close()
         requests_before = len(fake.requests)
         timings_before = len(fake.timings)
+        load_before = os.getloadavg()[0]
         cpu_before = process_cpu_seconds(server.process.pid)
         python_cpu_before = time.process_time()
+        profiler = None
+        if arguments.perf:
+            profiler = subprocess.Popen(
+                ["perf", "record", "-q", "-F", str(arguments.perf_frequency), "--call-graph",
+                 "dwarf", "-p", str(server.process.pid), "-o",
+                 f"{arguments.perf}.{round_number}"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1)  # perf attaches.
         started = time.perf_counter()
         link = api.call("POST", "/api/v1/transfer-links", {
             "bank_account_id": account["id"], "destination_type": "YNAB",
@@ -371,6 +382,9 @@ def deliver_round(arguments, round_number, work_dir):
         elapsed = time.perf_counter() - started
         finsync_cpu = process_cpu_seconds(server.process.pid) - cpu_before
         python_cpu = time.process_time() - python_cpu_before
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait()
 
         # Checks: the fake holds exactly one transaction per bank transaction, distinct import
         # ids, each the destination id of its transfer log.
@@ -431,6 +445,7 @@ def deliver_round(arguments, round_number, work_dir):
             "response_violations": len(fake.response_violations),
             "fake_transactions": len(sent), "distinct_import_ids": len(import_ids),
             "problems": problems, "seed_seconds": seed_seconds,
+            "load_average_before": load_before, "load_average_after": os.getloadavg()[0],
         }
         return result, outgoing, ynab_account["ynab_id"], budget["ynab_id"]
     finally:
@@ -489,6 +504,7 @@ def baseline_round(outgoing, account_ynab_id, budget_ynab_id, validate, argument
         with open(job_path, "w", encoding="utf-8") as job_file:
             json.dump({"url": fake.base_url, "budget": budget_ynab_id, "token": YNAB_TOKEN,
                        "bodies": [body.decode() for body in bodies]}, job_file)
+        load_before = os.getloadavg()[0]
         python_cpu_before = time.process_time()
         child = subprocess.run([sys.executable, os.path.abspath(__file__), "--post-client",
                                 job_path], capture_output=True, text=True, check=True)
@@ -502,7 +518,7 @@ def baseline_round(outgoing, account_ynab_id, budget_ynab_id, validate, argument
                 "per_second": len(outgoing) / answer["seconds"],
                 "statuses": answer["statuses"], "fake_held": held,
                 "fake_busy_seconds": sum(t[3] for t in fake.timings),
-                "python_cpu_seconds": python_cpu,
+                "python_cpu_seconds": python_cpu, "load_average_before": load_before,
                 "spec_violations": len(fake.spec_violations)}
     finally:
         fake.close()
@@ -526,6 +542,12 @@ def main():
     parser.add_argument("--fake-linear-import-ids", action="store_true",
                         help="keep the fake's O(n) import id lookup (O(n^2) in total)")
     parser.add_argument("--json", help="also write every figure to this file")
+    parser.add_argument("--perf", metavar="FILE",
+                        help="record the server with perf (call graphs) during each delivery, "
+                             "into FILE.<round>")
+    parser.add_argument("--perf-frequency", type=int, default=250)
+    parser.add_argument("--keep", metavar="DIR",
+                        help="keep each round's store and server logs in DIR/round<n>")
     parser.add_argument("--post-client", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.post_client:
@@ -533,7 +555,9 @@ def main():
     harness.require_binary()
 
     results = []
-    with tempfile.TemporaryDirectory(prefix="finsync-delivery-bench-") as work_dir:
+    with tempfile.TemporaryDirectory(prefix="finsync-delivery-bench-") as temporary:
+        work_dir = arguments.keep or temporary
+        os.makedirs(work_dir, exist_ok=True)
         for round_number in range(1, arguments.rounds + 1):
             result, outgoing, account_ynab_id, budget_ynab_id = deliver_round(
                 arguments, round_number, work_dir)
@@ -569,8 +593,8 @@ def report(results, arguments):
     print("| Round | Transactions | Elapsed | Transactions/s | POST requests (expected) | "
           "Other YNAB requests | Link to first POST | Fake per POST (median) | "
           "Gap between POSTs (median) | Last POST to done | finsync CPU | Fake busy | "
-          "Spec violations | Checks |")
-    print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
+          "Python CPU (fake, poller) | Spec violations | Load before/after | Checks |")
+    print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for r in results:
         others = {k: v for k, v in r["requests"].items() if not k.startswith("POST ")}
         gaps = r["gaps_between_posts_seconds"]
@@ -581,9 +605,15 @@ def report(results, arguments):
               f"{statistics.median(gaps) * 1000 if gaps else 0:.0f} ms | "
               f"{r['last_post_end_to_done_seconds']:.2f} s | "
               f"{r['finsync_cpu_seconds']:.1f} s | {r['fake_busy_seconds']:.1f} s | "
-              f"{r['spec_violations']} | {'; '.join(r['problems']) or 'ok'} |")
+              f"{r['python_cpu_seconds']:.1f} s | {r['spec_violations']} | "
+              f"{r['load_average_before']:.1f}/{r['load_average_after']:.1f} | "
+              f"{'; '.join(r['problems']) or 'ok'} |")
     median, low, high = median_and_range(elapsed)
     rate_median, rate_low, rate_high = median_and_range(rates)
+    cpu_median, cpu_low, cpu_high = median_and_range([r["finsync_cpu_seconds"] for r in results])
+    print(f"finsync CPU: median {cpu_median:.1f} s ({cpu_low:.1f}-{cpu_high:.1f}); "
+          f"fake process CPU median "
+          f"{statistics.median(r['python_cpu_seconds'] for r in results):.1f} s")
     print(f"finsync: median {median:.1f} s ({low:.1f}-{high:.1f}), "
           f"{rate_median:.0f} transactions/s ({rate_low:.0f}-{rate_high:.0f})")
     if results[0].get("baselines"):
@@ -592,9 +622,13 @@ def report(results, arguments):
             per_second = [r["baselines"][index]["per_second"] for r in results]
             median, low, high = median_and_range(times)
             rate_median, rate_low, rate_high = median_and_range(per_second)
+            busy = [r["baselines"][index]["fake_busy_seconds"] for r in results]
+            cpu = [r["baselines"][index]["python_cpu_seconds"] for r in results]
             print(f"baseline, fake alone ({name}): median {median:.1f} s ({low:.1f}-{high:.1f}), "
-                  f"{rate_median:.0f} transactions/s ({rate_low:.0f}-{rate_high:.0f}); "
-                  f"statuses {[r['baselines'][index]['statuses'] for r in results]}")
+                  f"{rate_median:.0f} transactions/s ({rate_low:.0f}-{rate_high:.0f}); fake busy "
+                  f"{statistics.median(busy):.1f} s, fake process CPU "
+                  f"{statistics.median(cpu):.1f} s (medians); statuses "
+                  f"{[r['baselines'][index]['statuses'] for r in results]}")
     print("All YNAB requests per round (connect, mirror and delivery):")
     for r in results:
         print(f"  round {r['round']}: {r['all_requests']}")
