@@ -22,7 +22,8 @@ How, per round:
      payload shaped like the sandbox bank's). Delivery discovery scans bank_transactions by id,
      not the transaction_changes feed, so no change rows are needed;
   4. the server is started again, YNAB is connected (POST /api/v1/ynab/connections, which
-     mirrors budgets, accounts, payees and categories), and the clock starts when
+     mirrors the user, budgets, accounts, payees, categories and transactions: 6 GETs), and
+     the clock starts when
      POST /api/v1/transfer-links (transfer_start_date 2000-01-01) is sent. It stops when
      GET /api/v1/stats/transfers?transfer_link_id=... counts every transaction TRANSFERRED
      (polled every 50 ms once the fake holds them all; before that only the fake's in-memory
@@ -39,12 +40,19 @@ The fake looks up import ids with a linear scan of the budget's transactions
 (Budget.find_import_id), which makes accepting N transactions O(N^2) in the fake: about
 5 x 10^9 comparisons for 100,000. That is a property of the fake, not of finsync or YNAB, so the
 benchmark gives each fake budget an index of its import ids with the same answers (first match
-in insertion order, same account and deleted rules); --fake-linear-import-ids keeps the scan.
+in insertion order, same account and deleted rules); --fake-linear-import-ids keeps the scan
+(20,000 transactions then take the fake about 27 s instead of 3 s; 100,000 would add about ten
+minutes).
+
+--ynab-requests-per-hour K checks the queueing instead of timing: finsync's client-side limit
+and the fake's limit are both K per hour; the round waits until the delivery job has been
+rescheduled for later than a minute ahead, and reports the requests sent, the transfer logs by
+status and when the job runs again (no request may have been answered 429).
 
 Usage (from anywhere; builds nothing, run `scripts/build.sh release finsync` first):
   /usr/bin/python3 bench/delivery_bench.py [--transactions 100000] [--rounds 3]
       [--history-days 14] [--no-baselines] [--fake-linear-import-ids] [--json FILE]
-      [--perf FILE [--perf-frequency 250]] [--keep DIR]
+      [--perf FILE [--perf-frequency 250]] [--keep DIR] [--ynab-requests-per-hour K]
 The binary is $FINSYNC_BIN, else build/release/finsync.
 """
 
@@ -165,8 +173,8 @@ def time_requests(fake):
     fake.handle = timed
 
 
-def start_fake(validate, linear_import_ids):
-    fake = FakeYnab(rate_limit_per_hour=0, validate_requests=validate).start()
+def start_fake(validate, linear_import_ids, rate_limit_per_hour=0):
+    fake = FakeYnab(rate_limit_per_hour=rate_limit_per_hour, validate_requests=validate).start()
     if not linear_import_ids:
         index_import_ids(fake)
     time_requests(fake)
@@ -292,17 +300,20 @@ def process_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
 
 
-def server_arguments(fake):
+def server_arguments(fake, ynab_requests_per_hour):
     return ["--access-log", "off", "--rate-limit-read", "0", "--rate-limit-write", "0",
             "--rate-limit-sync", "0", "--allow-private-destinations", "--ynab-url",
-            fake.base_url, "--ynab-requests-per-hour", "1000000"]
+            fake.base_url, "--ynab-requests-per-hour", str(ynab_requests_per_hour)]
 
 
 def deliver_round(arguments, round_number, work_dir):
     """One finsync delivery; returns a dict of figures and the outgoing transactions (for the
     baselines)."""
-    fake = start_fake(True, arguments.fake_linear_import_ids)
-    server = harness.Server(server_arguments(fake), directory=os.path.join(
+    limited = arguments.ynab_requests_per_hour is not None
+    fake = start_fake(True, arguments.fake_linear_import_ids,
+                      arguments.ynab_requests_per_hour if limited else 0)
+    server = harness.Server(server_arguments(
+        fake, arguments.ynab_requests_per_hour if limited else 1_000_000), directory=os.path.join(
         work_dir, f"round{round_number}"))
     os.makedirs(server.directory, exist_ok=True)
     try:
@@ -365,6 +376,9 @@ def deliver_round(arguments, round_number, work_dir):
             "bank_account_id": account["id"], "destination_type": "YNAB",
             "destination_id": ynab_account["id"], "transfer_start_date": "2000-01-01"},
             expect=201)["data"]
+        if limited:
+            return queue_check(arguments, server, api, fake, link, expected, started,
+                               requests_before), None, None, None
         wait_for("the fake to hold every transaction",
                  lambda: len(fake_budget.transactions) - fake_before >= expected,
                  DELIVERY_TIMEOUT_SECONDS, 0.05)
@@ -451,6 +465,44 @@ def deliver_round(arguments, round_number, work_dir):
     finally:
         server.close()
         fake.close()
+
+
+def queue_check(arguments, server, api, fake, link, expected, started, requests_before):
+    """With YNAB's limit in force (finsync's client-side limit and the fake's both at
+    --ynab-requests-per-hour): waits until the delivery job is queued again for later than a
+    minute from now, i.e. rescheduled because the limit was reached, and reports what was sent
+    by then. Nothing may have failed and the fake must not have answered 429."""
+    database_uri = f"file:{server.db_path}?mode=ro"
+
+    def rescheduled():
+        database = sqlite3.connect(database_uri, uri=True)
+        try:
+            row = database.execute(
+                "SELECT run_at_ms FROM jobs WHERE kind = 'deliver_transfer_link' AND state = "
+                "'queued' AND run_at_ms > ?", (int(time.time() * 1000) + 60_000,)).fetchone()
+        finally:
+            database.close()
+        return row
+
+    run_at_ms = wait_for("the delivery job to be rescheduled by the YNAB limit", rescheduled,
+                         600, 0.1)[0]
+    elapsed = time.perf_counter() - started
+    counts = api.call("GET", f"/api/v1/stats/transfers?transfer_link_id={link['id']}")[
+        "data"]["totals"]
+    requests = request_summary(fake, requests_before)
+    all_requests = request_summary(fake)
+    problems = []
+    if any(key.endswith(" 429") for key in all_requests):
+        problems.append("the fake answered 429: finsync exceeded YNAB's limit")
+    if counts.get("FAILED") or counts.get("SKIPPED"):
+        problems.append(f"transfers failed or were skipped: {counts}")
+    if counts.get("TRANSFERRED", 0) + counts.get("SCHEDULED", 0) != expected:
+        problems.append(f"transfer log counts {counts} do not add up to {expected}")
+    return {"limit": arguments.ynab_requests_per_hour, "transactions": expected,
+            "elapsed_seconds": elapsed, "requests": dict(requests),
+            "all_requests": dict(all_requests), "counts": counts,
+            "rescheduled_in_seconds": run_at_ms / 1000 - time.time(),
+            "problems": problems, "spec_violations": len(fake.spec_violations)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -546,6 +598,10 @@ def main():
                         help="record the server with perf (call graphs) during each delivery, "
                              "into FILE.<round>")
     parser.add_argument("--perf-frequency", type=int, default=250)
+    parser.add_argument("--ynab-requests-per-hour", type=int, metavar="K",
+                        help="instead of timing a delivery, check the queueing: finsync's and "
+                             "the fake's YNAB limit at K per hour; report what was sent before "
+                             "the job was rescheduled and when it runs again")
     parser.add_argument("--keep", metavar="DIR",
                         help="keep each round's store and server logs in DIR/round<n>")
     parser.add_argument("--post-client", help=argparse.SUPPRESS)
@@ -561,6 +617,10 @@ def main():
         for round_number in range(1, arguments.rounds + 1):
             result, outgoing, account_ynab_id, budget_ynab_id = deliver_round(
                 arguments, round_number, work_dir)
+            if arguments.ynab_requests_per_hour is not None:
+                print(json.dumps(result, indent=1))
+                results.append(result)
+                continue
             log(f"round {round_number}: finsync delivered {result['transactions']} in "
                 f"{result['elapsed_seconds']:.1f}s ({result['per_second']:.0f}/s), "
                 f"{result['post_requests']} POSTs, finsync CPU "
@@ -577,7 +637,8 @@ def main():
                         f"{baseline['elapsed_seconds']:.1f}s ({baseline['per_second']:.0f}/s), "
                         f"statuses {baseline['statuses']}")
             results.append(result)
-    report(results, arguments)
+    if arguments.ynab_requests_per_hour is None:
+        report(results, arguments)
     if arguments.json:
         with open(arguments.json, "w", encoding="utf-8") as out:
             json.dump(results, out, indent=1)
