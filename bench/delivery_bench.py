@@ -41,8 +41,8 @@ The fake looks up import ids with a linear scan of the budget's transactions
 5 x 10^9 comparisons for 100,000. That is a property of the fake, not of finsync or YNAB, so the
 benchmark gives each fake budget an index of its import ids with the same answers (first match
 in insertion order, same account and deleted rules); --fake-linear-import-ids keeps the scan
-(20,000 transactions then take the fake about 27 s instead of 3 s; 100,000 would add about ten
-minutes).
+(20,000 transactions then take the fake about 27 s instead of about 5 s; 100,000 would add
+about ten minutes).
 
 --ynab-requests-per-hour K checks the queueing instead of timing: finsync's client-side limit
 and the fake's limit are both K per hour; the round waits until the delivery job has been
