@@ -11,6 +11,9 @@ PACKAGES=(
   python3 python3-yaml python3-jsonschema libcurl4-openssl-dev nodejs
   wrk clang-14 libclang-rt-14-dev
 )
+# NodeSource's nodejs ships npm; Debian's does not (the /docs renderer and the OpenAPI linter
+# are installed with npm).
+if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(npm); fi
 
 missing=()
 for package in "${PACKAGES[@]}"; do

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds the release and the ASan+UBSan configurations, and runs
 # every test (unit tests and black-box API tests against the real server) in both, then runs
-# each fuzz target for a short bounded time.
+# each fuzz target for a short bounded time. The OpenAPI document is linted first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 status=0
+echo "== OpenAPI lint (Redocly CLI from npm)" >&2
+if ! scripts/openapi_lint.sh; then status=1; fi
 for config in release asan; do
   echo "== $config: build" >&2
   if [ "$config" = release ]; then

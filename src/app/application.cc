@@ -11,10 +11,13 @@
 #include "api/banks_api.h"
 #include "api/idempotency.h"
 #include "api/lunch_money_api.h"
+#include "api/openapi_api.h"
 #include "api/rules_api.h"
 #include "api/sandbox_page.h"
+#include "api/simplefin_api.h"
 #include "api/transactions_api.h"
 #include "api/transfers_api.h"
+#include "api/webhooks_api.h"
 #include "api/ynab_api.h"
 #include "app/access_log.h"
 #include "common/clock.h"
@@ -24,6 +27,7 @@
 #include "delivery/lunch_money_destination.h"
 #include "delivery/lunchmoney/lunchmoney_client.h"
 #include "delivery/lunchmoney/lunchmoney_connections.h"
+#include "delivery/simplefin_server/service.h"
 #include "delivery/webhook_destination.h"
 #include "delivery/ynab/ynab_client.h"
 #include "delivery/ynab/ynab_mirror.h"
@@ -43,6 +47,7 @@
 #include "sync/bank_data.h"
 #include "sync/sandbox_support.h"
 #include "sync/scheduler.h"
+#include "webhooks/webhook_service.h"
 
 namespace finsync::app {
 
@@ -73,6 +78,9 @@ struct Application::State {
   std::unique_ptr<api::ApiContext> context;
   std::unique_ptr<api::IdempotencyService> idempotency;
   http::RateLimiter rate_limiter;
+  // The banks users can connect: the sandbox banks in sandbox mode, none of them in production
+  // (sandbox data never mixes with real data; production banks come from aggregator sources).
+  std::unique_ptr<sources::Catalog> catalog;
   std::unique_ptr<sync::DatabaseSandboxConsentStore> sandbox_consents;
   std::unique_ptr<sources::sandbox::SandboxSource> sandbox;
   std::unique_ptr<sync::SandboxSimulator> sandbox_simulator;
@@ -92,10 +100,14 @@ struct Application::State {
   std::unique_ptr<delivery::lunchmoney::ConnectionService> lunch_money;
   std::unique_ptr<delivery::ynab::YnabClient> ynab_client;
   std::unique_ptr<delivery::ynab::YnabMirror> ynab_mirror;
+  std::unique_ptr<net::HttpClient> webhook_http;
+  std::unique_ptr<webhooks::WebhookService> webhooks;
   std::unique_ptr<AccessLog> access_logger;
   std::unique_ptr<http::Server> server;
   std::string demo_email;
   std::string demo_token;
+  std::string public_url;  // Without a trailing slash.
+  std::unique_ptr<delivery::simplefin::SimplefinService> simplefin;
 
   void Dispatch(http::Request& request, http::Response& response);
   void Observe(const http::Request& request, const http::Response& response);
@@ -206,6 +218,7 @@ Status Application::Start() {
   Status banking = StartBanking();
   if (!banking.ok()) return banking;
   api::RegisterRoutes(state_->router, *state_->context);
+  api::RegisterOpenApiRoutes(state_->router, *state_->context);
   api::RegisterBankRoutes(state_->router, *state_->context, *state_->bank_data);
   api::RegisterSandboxPage(state_->router, *state_->context, *state_->bank_data);
   api::RegisterRuleRoutes(state_->router, *state_->context, *state_->rules);
@@ -214,11 +227,21 @@ Status Application::Start() {
   api::RegisterWebhookDestinationRoutes(state_->router, *state_->context,
                                         *state_->webhook_destinations);
   api::RegisterYnabRoutes(state_->router, *state_->context, *state_->ynab_mirror);
+  api::RegisterWebhookRoutes(state_->router, *state_->context, *state_->webhooks);
+  delivery::simplefin::ServiceOptions simplefin_options;
+  simplefin_options.root_url = state_->public_url + "/simplefin";
+  simplefin_options.setup_token_ttl_ms = options.simplefin_setup_token_ttl_hours * 3'600'000;
+  state_->simplefin = std::make_unique<delivery::simplefin::SimplefinService>(
+      *state_->database, clock, *state_->catalog, simplefin_options);
+  api::RegisterSimplefinRoutes(
+      state_->router, *state_->context, *state_->simplefin,
+      api::SimplefinRouteOptions{&state_->rate_limiter, options.simplefin_requests_per_day});
   if (options.access_log != "off") {
     auto access_log = AccessLog::Open(options.access_log);
     if (!access_log.ok()) return access_log.error();
     state_->access_logger = std::move(access_log.value());
   }
+  if (options.routes_only) return Status::Ok();
   State* state = state_.get();
   state_->server = std::make_unique<http::Server>(
       options.server,
@@ -241,6 +264,14 @@ Status Application::StartBanking() {
     public_url = "http://" + s.options.server.host + ":" + std::to_string(s.options.server.port);
   }
   while (!public_url.empty() && public_url.back() == '/') public_url.pop_back();
+  s.public_url = public_url;
+  if (s.options.mode == identity::Mode::kSandbox) {
+    s.catalog = std::make_unique<sources::Catalog>(sources::Catalog::BuiltIn());
+  } else {
+    auto empty = sources::Catalog::Create({});
+    if (!empty.ok()) return empty.error();
+    s.catalog = std::make_unique<sources::Catalog>(std::move(empty.value()));
+  }
   s.sandbox_consents = std::make_unique<sync::DatabaseSandboxConsentStore>(*s.database);
   sources::sandbox::SandboxOptions sandbox_options;
   sandbox_options.consent_page_url = public_url + "/sandbox/consents/";
@@ -250,8 +281,8 @@ Status Application::StartBanking() {
   s.pipeline = std::make_unique<ingest::Pipeline>(*s.database, clock);
   sync::SourceRegistry sources;
   sources["SANDBOX"] = sync::SourceEntry{s.sandbox.get(), s.sandbox_simulator.get()};
-  s.bank_data = std::make_unique<sync::BankDataService>(
-      *s.database, clock, sources::Catalog::BuiltIn(), std::move(sources), *s.pipeline);
+  s.bank_data = std::make_unique<sync::BankDataService>(*s.database, clock, *s.catalog,
+                                                        std::move(sources), *s.pipeline);
   // Rules: the service behind the rules API, and the stage that runs BANK rules in ingest.
   rules::RuleLimits rule_limits;
   rule_limits.conditions_per_rule_max = s.options.rule_conditions_max;
@@ -290,9 +321,12 @@ Status Application::StartBanking() {
                                                            *s.job_queue, s.destination_openers);
   s.delivery->RegisterHandlers(*s.workers);
   delivery::DeliveryService* delivery = s.delivery.get();
+  State* state = &s;
   s.bank_data->SetSyncListener(
-      [delivery](const sync::BankAccount& account, const sync::SyncReport& report) {
+      [delivery, state](const sync::BankAccount& account, const sync::SyncReport& report) {
         if (report.transactions.added == 0 && report.transactions.modified == 0) return;
+        // Transaction webhooks come from the change feed, read by the user's feed job.
+        state->webhooks->NotifyTransactionsChanged(account.user_id);
         Status scheduled = delivery->ScheduleAccount(account.user_id, account.id);
         if (!scheduled.ok()) {
           spdlog::error("cannot schedule deliveries of account {}: {}", account.id,
@@ -312,9 +346,32 @@ Status Application::StartBanking() {
   purge.dedupe_key = "purge_idempotency_keys";
   auto purge_job = s.job_queue->Enqueue(purge);
   if (!purge_job.ok()) return purge_job.error();
+  Status webhooks = StartWebhooks();
+  if (!webhooks.ok()) return webhooks;
   Status ensured = s.scheduler->EnsureScheduled();
   if (!ensured.ok()) return ensured;
   return s.workers->Start();
+}
+
+// Webhook subscriptions: an outbound HTTP client of their own (a slow receiver never holds up
+// a destination), the publisher every module announces events through (bank data, transfer
+// delivery), and the delivery, feed and purge jobs.
+Status Application::StartWebhooks() {
+  State& s = *state_;
+  net::HttpClientOptions http_options;
+  http_options.allow_private_addresses = s.options.allow_private_destinations;
+  http_options.timeout_ms = 15'000;
+  http_options.response_body_max = 1 << 20;  // Receivers answer briefly; bound the memory.
+  s.webhook_http = net::MakeHttpClient(http_options);
+  webhooks::WebhookOptions options;
+  options.retry_speedup = s.options.webhook_retry_speedup;
+  s.webhooks = std::make_unique<webhooks::WebhookService>(
+      *s.database, *s.clock, SystemClock::Instance(), *s.job_queue, *s.secret_box, *s.webhook_http,
+      api::WriteBankTransaction, options);
+  s.bank_data->SetEventPublisher(s.webhooks.get());
+  s.delivery->SetPublisher(s.webhooks.get());
+  s.webhooks->RegisterHandlers(*s.workers);
+  return s.webhooks->EnsureScheduled();
 }
 
 // The server key for secrets at rest: FINSYNC_SECRET_KEY, else --secret-key-file, else a key
@@ -386,6 +443,9 @@ Status Application::CreateDemoToken() {
 
 const std::string& Application::demo_email() const { return state_->demo_email; }
 const std::string& Application::demo_token() const { return state_->demo_token; }
+const std::vector<http::Router::RouteInfo>& Application::routes() const {
+  return state_->router.routes();
+}
 
 uint16_t Application::port() const { return state_->server ? state_->server->port() : 0; }
 

@@ -4,8 +4,10 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
+#include "http/router.h"
 #include "http/server.h"
 #include "identity/identity.h"
 
@@ -45,6 +47,14 @@ struct ServeOptions {
   // Let outbound requests (destinations, webhooks) reach private and loopback addresses.
   bool allow_private_destinations = false;
   std::string lunch_money_url = "https://dev.lunchmoney.app";
+  // Divides every webhook retry delay (tests only; 1 in production).
+  int64_t webhook_retry_speedup = 1;
+  // SimpleFIN server: GET /accounts requests per access per day (0: unlimited), and how long
+  // an unclaimed setup token stays valid.
+  int64_t simplefin_requests_per_day = 96;
+  int64_t simplefin_setup_token_ttl_hours = 24;
+  // Start() wires every service and route, then returns without listening (`finsync routes`).
+  bool routes_only = false;
 };
 
 class Application {
@@ -63,10 +73,13 @@ class Application {
   // With ServeOptions::demo: the demo user and the token created for it at start-up.
   const std::string& demo_email() const;
   const std::string& demo_token() const;
+  // Every registered route (after Start()).
+  const std::vector<http::Router::RouteInfo>& routes() const;
 
  private:
   Status CreateDemoToken();
   Status StartBanking();
+  Status StartWebhooks();
   Status OpenSecrets();
   Status StartLunchMoney();
   Status StartYnab();

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "api/api.h"
@@ -90,6 +91,36 @@ int RunServe(finsync::app::ServeOptions options) {
   application.Stop();
   std::fprintf(stderr, "finsync: stopped\n");
   return 0;
+}
+
+// Prints every route the server registers, one "METHOD /pattern" a line, without listening:
+// the services are wired on a throw-away database.
+int RunRoutes(const std::string& mode) {
+  char directory_template[] = "/tmp/finsync-routes-XXXXXX";
+  const char* directory = mkdtemp(directory_template);
+  if (directory == nullptr) return Fail("cannot create a temporary directory");
+  int exit_code = 0;
+  {
+    finsync::app::ServeOptions options;
+    options.database_url = std::string(directory) + "/routes.db";
+    options.access_log = "off";
+    options.mode = *finsync::identity::ParseMode(mode);
+    options.job_worker_count = 1;
+    options.routes_only = true;
+    finsync::app::Application application(options);
+    Status started = application.Start();
+    if (!started.ok()) {
+      exit_code = FailWith(started.error());
+    } else {
+      for (const auto& route : application.routes()) {
+        std::printf("%s %s\n", route.method.c_str(), route.pattern.c_str());
+      }
+    }
+    application.Stop();
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(directory, ignored);
+  return exit_code;
 }
 
 }  // namespace
@@ -217,9 +248,27 @@ int main(int argc, char** argv) {
                  "Let destinations and webhooks reach private and loopback addresses")
       ->envname("FINSYNC_ALLOW_PRIVATE_DESTINATIONS");
   serve_command
+      ->add_option("--simplefin-requests-per-day", serve.simplefin_requests_per_day,
+                   "SimpleFIN GET /accounts requests per access per day (0: unlimited)")
+      ->envname("FINSYNC_SIMPLEFIN_REQUESTS_PER_DAY")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  serve_command
+      ->add_option("--simplefin-setup-token-ttl-hours", serve.simplefin_setup_token_ttl_hours,
+                   "How long an unclaimed SimpleFIN setup token stays valid")
+      ->envname("FINSYNC_SIMPLEFIN_SETUP_TOKEN_TTL_HOURS")
+      ->check(CLI::Range(int64_t{1}, int64_t{24 * 365}))
+      ->capture_default_str();
+  serve_command
       ->add_flag("--demo", serve.demo,
                  "Create a demo user and print a new access token at start-up")
       ->envname("FINSYNC_DEMO");
+  serve_command
+      ->add_option("--webhook-retry-speedup", serve.webhook_retry_speedup,
+                   "Divide every webhook retry delay by this (for tests)")
+      ->envname("FINSYNC_WEBHOOK_RETRY_SPEEDUP")
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}))
+      ->capture_default_str();
   serve_command->add_option("--lunch-money-url", serve.lunch_money_url, "Lunch Money API base URL")
       ->envname("FINSYNC_LUNCH_MONEY_URL")
       ->capture_default_str();
@@ -262,6 +311,14 @@ int main(int argc, char** argv) {
   token_create->add_option("--expires-at", expires_at, "RFC 3339 expiry time (default: never)");
   token_revoke->add_option("--id", token_id, "The token id")->required();
 
+  // routes
+  std::string routes_mode = "sandbox";
+  auto* routes_command =
+      cli.add_subcommand("routes", "Print every route the server serves (METHOD /pattern)");
+  routes_command->add_option("--mode", routes_mode, "sandbox or production")
+      ->check(CLI::IsMember({"sandbox", "production"}))
+      ->capture_default_str();
+
   CLI11_PARSE(cli, argc, argv);
 
   if (serve_command->parsed()) {
@@ -272,6 +329,7 @@ int main(int argc, char** argv) {
     serve.server.shutdown_grace = std::chrono::milliseconds(shutdown_grace_ms);
     return RunServe(serve);
   }
+  if (routes_command->parsed()) return RunRoutes(routes_mode);
   if (user_create->parsed()) {
     return WithIdentity(user_options, [&](finsync::identity::IdentityService& identity) {
       auto user = identity.CreateUser(email, user_name);

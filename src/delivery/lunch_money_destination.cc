@@ -63,21 +63,41 @@ class LunchMoneySender final : public Destination {
     lm::InsertOptions options;
     auto inserted = api_.InsertTransactions(asset_.token, batch, options);
     Record(inserted.status());
-    if (!inserted.ok()) {
-      if (inserted.error().code != ErrorCode::kValidationFailed) return inserted.error();
-      // Lunch Money refused the content: each transaction it named fails, the rest retry.
-      for (size_t position = 0; position < sent.size(); ++position) {
-        outcomes[sent[position]] = ItemOutcome::Retry(inserted.error().detail);
-      }
+    if (!inserted.ok() && inserted.error().code == ErrorCode::kValidationFailed) {
+      // Lunch Money refuses a batch as a whole, naming the transactions it objects to: those
+      // fail, and the others are sent again at once without them.
+      std::vector<bool> refused(batch.size(), false);
       for (const FieldError& field : inserted.error().field_errors) {
         size_t position = 0;
         if (std::sscanf(field.field.c_str(), "transactions.%zu", &position) == 1 &&
-            position < sent.size()) {
+            position < batch.size() && !refused[position]) {
+          refused[position] = true;
           outcomes[sent[position]] = ItemOutcome::Rejected(field.message);
         }
       }
-      return outcomes;
+      std::vector<lm::NewTransaction> rest;
+      std::vector<size_t> rest_sent;
+      for (size_t position = 0; position < batch.size(); ++position) {
+        if (refused[position]) continue;
+        rest.push_back(std::move(batch[position]));
+        rest_sent.push_back(sent[position]);
+      }
+      if (rest.size() == batch.size()) {
+        // Nothing named: the whole batch is refused, in Lunch Money's words.
+        for (size_t index : sent) outcomes[index] = ItemOutcome::Rejected(inserted.error().detail);
+        return outcomes;
+      }
+      batch = std::move(rest);
+      sent = std::move(rest_sent);
+      if (batch.empty()) return outcomes;
+      inserted = api_.InsertTransactions(asset_.token, batch, options);
+      Record(inserted.status());
+      if (!inserted.ok() && inserted.error().code == ErrorCode::kValidationFailed) {
+        for (size_t index : sent) outcomes[index] = ItemOutcome::Retry(inserted.error().detail);
+        return outcomes;
+      }
     }
+    if (!inserted.ok()) return inserted.error();
     for (size_t position = 0; position < sent.size(); ++position) {
       const lm::InsertedTransaction* found =
           position < inserted.value().size() ? &inserted.value()[position] : nullptr;

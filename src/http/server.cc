@@ -235,7 +235,7 @@ class Session : public std::enable_shared_from_this<Session> {
     message->keep_alive(keep_alive);
     size_t body_size = response.body.size();
     if (!is_head) message->body() = response.body;
-    if (response.status != 204 && response.status >= 200) {
+    if (response.status != 204 && response.status != 304 && response.status >= 200) {
       message->content_length(body_size);
     }
     if (state_.observer) state_.observer(request, response);

@@ -4,6 +4,7 @@
 
 #include "common/json.h"
 #include "domain/currency.h"
+#include "domain/money.h"
 
 namespace finsync::sync {
 
@@ -636,6 +637,8 @@ Status BankDataService::RecordFailure(const BankAccount& account,
     blocked_until = now + std::max<int64_t>(1, error.retry_after_seconds) * 1000;
   }
   return database_.Write([&](store::Connection& connection) -> Status {
+    auto before = HealthBefore(connection, account.user_id, account.bank_connection_id);
+    if (!before.ok()) return before.error();
     if (blocked_until) {
       // Respect the bank's limit: no call for this account until it says so.
       auto blocked =
@@ -653,11 +656,13 @@ Status BankDataService::RecordFailure(const BankAccount& account,
           {kDeadAfterFailures, message, now, now, id});
       if (!updated.ok()) return updated.status();
     }
-    if (!expired) return Status::Ok();
-    return connection
-        .Execute("UPDATE bank_connections SET status = 'EX', status_message = ? WHERE id = ?",
-                 {message, account.bank_connection_id})
-        .status();
+    if (expired) {
+      auto marked = connection.Execute(
+          "UPDATE bank_connections SET status = 'EX', status_message = ? WHERE id = ?",
+          {message, account.bank_connection_id});
+      if (!marked.ok()) return marked.status();
+    }
+    return AnnounceHealth(connection, account.user_id, account.bank_connection_id, before.value());
   });
 }
 
@@ -665,6 +670,8 @@ Status BankDataService::RecordSuccess(const BankAccount& account, const SyncRepo
                                       const SyncRequest& request, int64_t now_ms) {
   (void)report;
   return database_.Write([&](store::Connection& connection) -> Status {
+    auto before = HealthBefore(connection, account.user_id, account.bank_connection_id);
+    if (!before.ok()) return before.error();
     auto updated = connection.Execute(
         "UPDATE bank_accounts SET failure_count = 0, health_status = 'HEALTHY', health_message "
         "= '', last_attempt_at = ?, transactions_last_synced_at = CASE WHEN ? THEN ? ELSE "
@@ -674,12 +681,12 @@ Status BankDataService::RecordSuccess(const BankAccount& account, const SyncRepo
         {now_ms, int64_t{request.transactions}, now_ms, int64_t{request.balances}, now_ms,
          int64_t{request.manual}, now_ms, now_ms, account.id});
     if (!updated.ok()) return updated.status();
-    return connection
-        .Execute(
-            "UPDATE bank_connections SET failure_count = 0, health_status = 'HEALTHY', "
-            "health_message = '', last_attempt_at = ?, updated_at = ? WHERE id = ?",
-            {now_ms, now_ms, account.bank_connection_id})
-        .status();
+    auto healthy = connection.Execute(
+        "UPDATE bank_connections SET failure_count = 0, health_status = 'HEALTHY', "
+        "health_message = '', last_attempt_at = ?, updated_at = ? WHERE id = ?",
+        {now_ms, now_ms, account.bank_connection_id});
+    if (!healthy.ok()) return healthy.status();
+    return AnnounceHealth(connection, account.user_id, account.bank_connection_id, before.value());
   });
 }
 
@@ -776,6 +783,8 @@ Result<SyncReport> BankDataService::SyncAccount(int64_t user_id, int64_t account
     if (!balances.ok()) return fail(balances.error());
     domain::Date today = domain::Timestamp::FromUnixTimeMs(now)->date();
     Status stored = database_.Write([&](store::Connection& connection) -> Status {
+      Status announced = AnnounceBalances(connection, account, balances.value(), today);
+      if (!announced.ok()) return announced;
       for (const auto& balance : balances.value()) {
         std::string date = domain::FormatDate(balance.reference_date.value_or(today));
         auto upserted = connection.Execute(
@@ -846,6 +855,125 @@ Status BankDataService::DeleteBalance(int64_t user_id, int64_t account_id, int64
     if (deleted.value() == 0) return NotFound("balance");
     return Status::Ok();
   });
+}
+
+// ---- Webhook events -------------------------------------------------------------------------
+
+Result<std::string> BankDataService::HealthBefore(store::Connection& connection, int64_t user_id,
+                                                  int64_t connection_id) {
+  if (publisher_ == nullptr) return std::string();
+  auto rows =
+      connection.Query("SELECT health_status FROM bank_connections WHERE id = ? AND user_id = ?",
+                       {connection_id, user_id});
+  if (!rows.ok()) return rows.error();
+  return rows.value().empty() ? std::string() : rows.value()[0].Text(0);
+}
+
+Status BankDataService::AnnounceHealth(store::Connection& connection, int64_t user_id,
+                                       int64_t connection_id, const std::string& before) {
+  if (publisher_ == nullptr) return Status::Ok();
+  auto rows = connection.Query(
+      "SELECT institution_id, health_status, health_message, failure_count FROM "
+      "bank_connections WHERE id = ? AND user_id = ?",
+      {connection_id, user_id});
+  if (!rows.ok()) return rows.status();
+  if (rows.value().empty() || rows.value()[0].Text(1) == before) return Status::Ok();
+  const store::Row& row = rows.value()[0];
+  json::Writer data;
+  data.StartObject();
+  data.Field("bank_connection_id", connection_id);
+  data.Field("bank_id", row.Text(0));
+  data.Field("previous_status", before);
+  data.Field("status", row.Text(1));
+  data.Field("message", row.Text(2));
+  data.Field("failure_count", row.Int(3));
+  data.EndObject();
+  return publisher_->Publish(connection, events::Event{user_id, "bank_connection.health_changed",
+                                                       std::nullopt, data.str()});
+}
+
+Status BankDataService::AnnounceBalances(store::Connection& connection, const BankAccount& account,
+                                         const std::vector<sources::Balance>& balances,
+                                         domain::Date today) {
+  if (publisher_ == nullptr || balances.empty()) return Status::Ok();
+  auto stored = connection.Query(
+      "SELECT balance_type, reference_date, amount_minor, currency FROM bank_balances WHERE "
+      "bank_account_id = ? AND user_id = ?",
+      {account.id, account.user_id});
+  if (!stored.ok()) return stored.status();
+  bool changed = false;
+  for (const auto& balance : balances) {
+    std::string type(sources::BalanceTypeName(balance.type));
+    std::string date = domain::FormatDate(balance.reference_date.value_or(today));
+    bool same = false;
+    for (const auto& row : stored.value()) {
+      same = same || (row.Text(0) == type && row.Text(1) == date &&
+                      row.Int(2) == balance.amount_minor && row.Text(3) == balance.currency);
+    }
+    changed = changed || !same;
+  }
+  if (!changed) return Status::Ok();
+  json::Writer data;
+  data.StartObject();
+  data.Field("bank_account_id", account.id);
+  data.Field("bank_connection_id", account.bank_connection_id);
+  data.Key("balances").StartArray();
+  for (const auto& balance : balances) {
+    auto currency = domain::Currency::FromCode(balance.currency);
+    data.StartObject();
+    data.Field("balance_type", sources::BalanceTypeName(balance.type));
+    data.Key("amount");
+    if (currency) {
+      data.String(domain::FormatDecimalAmount(balance.amount_minor, currency->exponent()));
+    } else {
+      data.Null();
+    }
+    data.Field("amount_minor", balance.amount_minor);
+    data.Field("currency", balance.currency);
+    data.Field("reference_date", domain::FormatDate(balance.reference_date.value_or(today)));
+    data.EndObject();
+  }
+  data.EndArray();
+  data.EndObject();
+  return publisher_->Publish(
+      connection, events::Event{account.user_id, "balance.updated", account.id, data.str()});
+}
+
+Result<int64_t> BankDataService::WarnExpiringConsents() {
+  if (publisher_ == nullptr) return int64_t{0};
+  constexpr int64_t kBatchMax = 500;
+  int64_t now = clock_.NowMilliseconds();
+  int64_t announced = 0;
+  Status status = database_.Write([&](store::Connection& connection) -> Status {
+    auto rows = connection.Query(
+        "SELECT id, user_id, institution_id, consent_expires_at FROM bank_connections WHERE "
+        "status = 'LN' AND enabled = 1 AND consent_warning_sent_at IS NULL AND "
+        "consent_expires_at > ? AND consent_expires_at <= ? ORDER BY id LIMIT ?",
+        {now, now + kConsentWarningDays * kDayMs, kBatchMax});
+    if (!rows.ok()) return rows.status();
+    for (const auto& row : rows.value()) {
+      auto marked =
+          connection.Execute("UPDATE bank_connections SET consent_warning_sent_at = ? WHERE id = ?",
+                             {now, row.Int(0)});
+      if (!marked.ok()) return marked.status();
+      auto expires = domain::Timestamp::FromUnixTimeMs(row.Int(3));
+      json::Writer data;
+      data.StartObject();
+      data.Field("bank_connection_id", row.Int(0));
+      data.Field("bank_id", row.Text(2));
+      data.Field("consent_expires_at", expires ? domain::FormatTimestamp(*expires) : "");
+      data.Field("days_left", (row.Int(3) - now) / kDayMs);
+      data.EndObject();
+      Status published = publisher_->Publish(
+          connection,
+          events::Event{row.Int(1), "bank_connection.consent_expiring", std::nullopt, data.str()});
+      if (!published.ok()) return published;
+      ++announced;
+    }
+    return Status::Ok();
+  });
+  if (!status.ok()) return status.error();
+  return announced;
 }
 
 // ---- Retention ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "events/publisher.h"
 #include "ingest/ingest.h"
 #include "sources/catalog.h"
 #include "sources/source.h"
@@ -125,9 +126,17 @@ class BankDataService {
   // Retention: deletes transactions and balances older than each user's retention_days.
   Result<int64_t> PurgeExpiredData();
 
+  // Publishes bank_connection.consent_expiring once per consent for linked connections whose
+  // consent ends within kConsentWarningDays (consent_warning_sent_at remembers it; a renewed
+  // consent clears it). Returns how many were announced; 0 without a publisher.
+  Result<int64_t> WarnExpiringConsents();
+
   void SetRuleStage(ingest::RuleStage* rules) { rules_ = rules; }
   void SetSyncListener(SyncListener listener) { listener_ = std::move(listener); }
   void SetAccountListener(AccountListener listener) { account_listener_ = std::move(listener); }
+  // Webhook events (balance.updated, bank_connection.health_changed and .consent_expiring) are
+  // published inside the Write that stores the change. Null (the default): none.
+  void SetEventPublisher(events::Publisher* publisher) { publisher_ = publisher; }
 
  private:
   Result<SourceEntry> SourceFor(std::string_view integrator);
@@ -138,6 +147,15 @@ class BankDataService {
   // The first date the user's retention keeps, when they set one.
   Result<std::optional<domain::Date>> RetentionStart(int64_t user_id, domain::Date today);
   Status CreateAccounts(const BankConnection& connection, sources::Source& source);
+  // With a publisher: the connection's health status now, to compare after an update.
+  Result<std::string> HealthBefore(store::Connection& connection, int64_t user_id,
+                                   int64_t connection_id);
+  // Publishes bank_connection.health_changed when the status differs from `before`.
+  Status AnnounceHealth(store::Connection& connection, int64_t user_id, int64_t connection_id,
+                        const std::string& before);
+  // Publishes balance.updated when `balances` differ from what the account stores.
+  Status AnnounceBalances(store::Connection& connection, const BankAccount& account,
+                          const std::vector<sources::Balance>& balances, domain::Date today);
 
   store::Database& database_;
   const Clock& clock_;
@@ -147,6 +165,9 @@ class BankDataService {
   ingest::RuleStage* rules_ = nullptr;
   SyncListener listener_;
   AccountListener account_listener_;
+  events::Publisher* publisher_ = nullptr;
 };
+
+inline constexpr int64_t kConsentWarningDays = 7;
 
 }  // namespace finsync::sync

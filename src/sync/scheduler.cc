@@ -28,6 +28,12 @@ void SyncScheduler::RegisterHandlers(jobs::Workers& workers) {
     if (!purged.ok()) return jobs::JobOutcome::RetryWithBackoff(purged.error().detail);
     return jobs::JobOutcome::RescheduleAt(clock_.NowMilliseconds() + kDayMs);
   });
+  // Hourly, so a consent is announced within an hour of entering its last week.
+  workers.Register(std::string(kConsentWarningJob), [this](const jobs::Job&) {
+    auto warned = bank_data_.WarnExpiringConsents();
+    if (!warned.ok()) return jobs::JobOutcome::RetryWithBackoff(warned.error().detail);
+    return jobs::JobOutcome::RescheduleAt(clock_.NowMilliseconds() + 60 * kMinuteMs);
+  });
 }
 
 Status SyncScheduler::ScheduleAccount(int64_t user_id, int64_t account_id) {
@@ -58,7 +64,12 @@ Status SyncScheduler::EnsureScheduled() {
   jobs::NewJob retention;
   retention.kind = std::string(kRetentionJob);
   retention.dedupe_key = "retention";
-  return queue_.Enqueue(retention).status();
+  auto retention_job = queue_.Enqueue(retention);
+  if (!retention_job.ok()) return retention_job.error();
+  jobs::NewJob warnings;
+  warnings.kind = std::string(kConsentWarningJob);
+  warnings.dedupe_key = std::string(kConsentWarningJob);
+  return queue_.Enqueue(warnings).status();
 }
 
 jobs::JobOutcome SyncScheduler::RunAccountSync(const jobs::Job& job) {

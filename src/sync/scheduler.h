@@ -18,6 +18,7 @@ namespace finsync::sync {
 
 inline constexpr std::string_view kSyncAccountJob = "sync_account";
 inline constexpr std::string_view kRetentionJob = "retention";
+inline constexpr std::string_view kConsentWarningJob = "consent_expiry_warnings";
 // Quick retries of a failed sync before falling back to the daily rhythm.
 inline constexpr int32_t kQuickRetries = 3;
 

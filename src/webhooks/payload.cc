@@ -58,8 +58,7 @@ void Strip(rapidjson::Value& value) {
       Strip(member.value);
     }
   }
-  if (value.HasMember("amount_minor") && value.HasMember("creditor") &&
-      value.HasMember("debtor")) {
+  if (value.HasMember("amount_minor") && value.HasMember("creditor") && value.HasMember("debtor")) {
     NullHolderName(value);
   }
 }

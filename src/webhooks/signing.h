@@ -15,15 +15,6 @@ namespace finsync::webhooks {
 inline constexpr std::string_view kSecretPrefix = "whsec_";
 inline constexpr size_t kSecretBytes = 32;  // The specification asks for 24 to 64.
 
-// Standard base64 (RFC 4648 section 4) with padding.
-std::string Base64Encode(std::string_view bytes);
-// Decodes standard base64; padding is required when the length is not a multiple of 4.
-// nullopt for any other character, misplaced padding or non-zero trailing bits.
-std::optional<std::string> Base64Decode(std::string_view text);
-
-// The raw 32-byte HMAC-SHA256 of `message` under `key`.
-std::string HmacSha256(std::string_view key, std::string_view message);
-
 // A new secret from the OS CSPRNG, in the "whsec_<base64>" form shown to the user.
 std::string NewSecret();
 // The key bytes of a "whsec_<base64>" secret (the prefix is optional, as in the reference

@@ -1,9 +1,11 @@
 """Black-box test harness: runs the real finsync binary and speaks HTTP to it.
 
-Standard library only. Each `Server` owns a temporary directory holding its SQLite file and the
-server's stdout/stderr logs, listens on a free port on 127.0.0.1, and is always stopped by the
-test that started it (use `ServerTestCase` or call `addCleanup(server.close)`). Children get
-PR_SET_PDEATHSIG so a killed test run (ctest timeout) cannot leave servers behind.
+Standard library, plus PyYAML and jsonschema (Debian's) for checking every response against
+the OpenAPI document (see OpenApiValidator). Each `Server` owns a temporary directory holding
+its SQLite file and the server's stdout/stderr logs, listens on a free port on 127.0.0.1, and
+is always stopped by the test that started it (use `ServerTestCase` or call
+`addCleanup(server.close)`). Children get PR_SET_PDEATHSIG so a killed test run (ctest
+timeout) cannot leave servers behind.
 
 The binary is `$FINSYNC_BIN`, else `build/release/finsync` under the repository root.
 """
@@ -22,7 +24,9 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -172,6 +176,8 @@ def request_on(connection, method, path, token=None, body=None, headers=None, ra
     headers_out = _headers_dict(response.getheaders())
     result = Response(response.status, headers_out, _decode_body(headers_out, raw))
     result.raw = raw
+    if connection.port in _live_server_ports():
+        openapi_validator().check(method, path, result)
     return result
 
 
@@ -187,6 +193,205 @@ def request(method, path, token=None, body=None, headers=None, raw_body=None, *,
         return request_on(connection, method, path, token, body, headers, raw_body)
     finally:
         connection.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# OpenAPI: every response a finsync server gives through `request`/`request_on` is checked
+# against the document bundled from api/openapi/ (the same one the server embeds). A route the
+# document does not describe yet is not checked here; tests/api/test_openapi.py reports it.
+
+
+class OpenApiMismatch(AssertionError):
+    """A response that the OpenAPI document does not allow."""
+
+
+def _live_server_ports():
+    return {server.port for server in list(_live_servers) if server.port is not None}
+
+
+def _load_bundler():
+    import importlib.util
+    path = REPOSITORY_ROOT / "scripts" / "openapi_bundle.py"
+    spec = importlib.util.spec_from_file_location("openapi_bundle", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class OpenApiValidator:
+    """Finds the operation of a request (method + path template, literal segments winning over
+    parameters as in the server's router), the response by status (exact, then `4XX`, then
+    `default`), the media type by Content-Type, and validates a JSON body with JSON Schema
+    2020-12 (what OpenAPI 3.1 schemas are)."""
+
+    def __init__(self, document):
+        import jsonschema
+        self.jsonschema = jsonschema
+        self.document = document
+        self.templates = []
+        for template, item in document.get("paths", {}).items():
+            segments = [segment for segment in template.split("/") if segment]
+            pattern = [None if segment.startswith("{") and segment.endswith("}") else segment
+                       for segment in segments]
+            self.templates.append((template, pattern, item))
+        self.format_checker = jsonschema.FormatChecker()
+        self.format_checker.checks("date-time", raises=ValueError)(self._check_date_time)
+        self.format_checker.checks("date", raises=ValueError)(self._check_date)
+        self._validators = {}
+        self._lock = threading.Lock()
+        # Counts for FINSYNC_OPENAPI_STATS=1: responses checked, and routes left unchecked.
+        self.checked = 0
+        self.undocumented = collections.Counter()
+
+    @staticmethod
+    def _check_date_time(value):
+        if not isinstance(value, str):
+            return True
+        parse_rfc3339(value)
+        return True
+
+    @staticmethod
+    def _check_date(value):
+        if not isinstance(value, str):
+            return True
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError(f"not a date: {value!r}")
+        datetime.date.fromisoformat(value)
+        return True
+
+    def find(self, method, path):
+        """(template, operation) for a request, or None when the document has no such route."""
+        import urllib.parse
+        path = urllib.parse.urlsplit(path).path
+        segments = [urllib.parse.unquote(segment) for segment in path.split("/") if segment]
+        best = None
+        for template, pattern, item in self.templates:
+            if len(pattern) != len(segments):
+                continue
+            if all(literal is None or literal == segment
+                   for literal, segment in zip(pattern, segments)):
+                rank = tuple(0 if literal is not None else 1 for literal in pattern)
+                if best is None or rank < best[0]:
+                    best = (rank, template, item)
+        if best is None:
+            return None
+        operation = best[2].get(method.lower())
+        if operation is None:
+            return None
+        return best[1], operation
+
+    def _resolve(self, value):
+        while isinstance(value, dict) and "$ref" in value:
+            target = self.document
+            for token in value["$ref"][2:].split("/"):
+                target = target[token.replace("~1", "/").replace("~0", "~")]
+            value = target
+        return value
+
+    def _validator(self, key, schema):
+        validator = self._validators.get(key)
+        if validator is None:
+            jsonschema = self.jsonschema
+            resolver = jsonschema.RefResolver(base_uri="", referrer=self.document)
+            validator = jsonschema.Draft202012Validator(schema, resolver=resolver,
+                                                        format_checker=self.format_checker)
+            self._validators[key] = validator
+        return validator
+
+    def check(self, method, path, response):
+        if method.upper() == "HEAD":
+            return
+        found = self.find(method, path)
+        if found is None:
+            self.undocumented[f"{method.upper()} {path.split('?')[0]}"] += 1
+            return
+        self.checked += 1
+        template, operation = found
+        where = f"{method.upper()} {template} -> {response.status}"
+        responses = operation.get("responses", {})
+        status = str(response.status)
+        key = status if status in responses else f"{status[0]}XX"
+        if key not in responses:
+            key = "default"
+        if key not in responses:
+            raise OpenApiMismatch(f"OpenAPI: {where}: status {status} is not documented "
+                                  f"(documented: {', '.join(responses)}); body {response.raw[:300]!r}")
+        described = self._resolve(responses[key])
+        content = described.get("content") or {}
+        if not content:
+            if response.raw:
+                raise OpenApiMismatch(f"OpenAPI: {where}: documented without a body, got "
+                                      f"{response.raw[:300]!r}")
+            return
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        media_key = None
+        for candidate in content:
+            lowered = candidate.lower()
+            if lowered == content_type or (lowered.endswith("/*") and
+                                           content_type.startswith(lowered[:-1])):
+                media_key = candidate
+                break
+        if media_key is None:
+            raise OpenApiMismatch(f"OpenAPI: {where}: Content-Type {content_type!r} is not "
+                                  f"documented (documented: {', '.join(content)})")
+        media = self._resolve(content[media_key]) or {}
+        schema = media.get("schema")
+        if schema is None or not (media_key == "application/json" or media_key.endswith("+json")):
+            return
+        try:
+            body = json.loads(response.raw)
+        except ValueError as error:
+            raise OpenApiMismatch(f"OpenAPI: {where}: body is not JSON ({error}): "
+                                  f"{response.raw[:300]!r}") from None
+        # jsonschema's RefResolver keeps a scope stack: one validation at a time (tests send
+        # requests from many threads).
+        with self._lock:
+            validator = self._validator((template, method.upper(), key, media_key), schema)
+            errors = sorted(validator.iter_errors(body),
+                            key=lambda error: list(error.absolute_path))
+        if errors:
+            lines = []
+            for error in errors[:5]:
+                location = "$" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}"
+                                         for part in error.absolute_path)
+                detail = error.message
+                if error.context:
+                    best = self.jsonschema.exceptions.best_match(error.context)
+                    detail += f" (closest: {best.message})"
+                lines.append(f"  at {location}: {detail[:500]}")
+            more = f"\n  ... and {len(errors) - 5} more" if len(errors) > 5 else ""
+            raise OpenApiMismatch(f"OpenAPI: {where} {media_key} does not match the document:\n"
+                                  + "\n".join(lines) + more)
+
+
+_openapi_validator = None
+
+
+@atexit.register
+def _report_openapi_statistics():
+    if os.environ.get("FINSYNC_OPENAPI_STATS") == "1" and _openapi_validator is not None:
+        validator = _openapi_validator
+        print(f"openapi: {validator.checked} responses validated; "
+              f"{sum(validator.undocumented.values())} on undocumented routes "
+              f"{dict(validator.undocumented.most_common(10))}", file=sys.stderr)
+
+
+def openapi_document():
+    """The OpenAPI document bundled from api/openapi/ (once per process)."""
+    return openapi_validator().document
+
+
+_openapi_validator_lock = threading.Lock()
+
+
+def openapi_validator():
+    global _openapi_validator
+    with _openapi_validator_lock:
+        if _openapi_validator is None:
+            bundler = _load_bundler()
+            document = bundler.bundle(REPOSITORY_ROOT / "api" / "openapi")
+            _openapi_validator = OpenApiValidator(document)
+    return _openapi_validator
 
 
 # ---------------------------------------------------------------------------------------------

@@ -324,6 +324,22 @@ class ProductionModeTest(harness.ServerTestCase):
         self.assertTrue(response.body["data"]["token"].startswith("fs_live_"), response.body)
         self.assertTrue(response.body["data"]["prefix"].startswith("fs_live_"), response.body)
 
+    def test_production_offers_no_sandbox_bank(self):
+        """Sandbox data never mixes with real data: a production server lists no sandbox bank
+        and refuses a connection to one."""
+        bootstrap = harness.cli("token", "create", "--db", self.server.db_path,
+                                "--user", "carol@example.com", "--name", "banks",
+                                "--scopes", "read,write",
+                                environment={"FINSYNC_MODE": "production"})
+        token = bootstrap["token"]
+        banks = self.server.request("GET", "/api/v1/banks", token)
+        self.assertEqual(banks.status, 200, banks)
+        self.assertEqual(banks.body["data"], [])
+        created = self.server.request("POST", "/api/v1/banks/connections", token,
+                                      {"bank_id": "SANDBOX_FINSYNC_SBXFDEB1"})
+        self.assertEqual(created.status, 422, created.body)
+        self.assertIn("bank_id", created.body["errors"])
+
 
 if __name__ == "__main__":
     import unittest

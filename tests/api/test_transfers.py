@@ -317,6 +317,20 @@ class TransferLinkApiTest(TransferTestCase):
         alice.call("GET", f"/api/v1/transfer-links/{link['id']}", expect=404)
         alice.call("DELETE", f"/api/v1/webhook-destinations/{destination['id']}", expect=204)
 
+    def test_a_replayed_create_never_shows_the_secret_again(self):
+        server, tokens, receiver = self.start()
+        client = BankClient(self, server, tokens["alice@example.com"])
+        headers = {"Idempotency-Key": "create-destination-1"}
+        first = client.call("POST", "/api/v1/webhook-destinations", {"url": receiver.url},
+                            expect=201, headers=headers).body["data"]
+        replay = client.call("POST", "/api/v1/webhook-destinations", {"url": receiver.url},
+                             expect=201, headers=headers)
+        self.assertEqual(replay.headers.get("idempotency-replayed"), "true")
+        self.assertEqual(replay.body["data"]["id"], first["id"])
+        self.assertNotIn("secret", replay.body["data"])
+        self.assertTrue(first["secret"].startswith("whsec_"))
+        self.assertEqual(len(client.data("GET", "/api/v1/webhook-destinations")), 1)
+
     def test_private_receivers_are_refused_without_the_flag(self):
         server, tokens, receiver = self.start(arguments=SERVER_ARGUMENTS)
         client = BankClient(self, server, tokens["alice@example.com"])

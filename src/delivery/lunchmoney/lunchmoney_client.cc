@@ -762,6 +762,9 @@ Result<RemovalOutcome> LunchMoneyV1Client::RemoveTransaction(std::string_view to
                                                              int64_t transaction_id,
                                                              std::string_view note) {
   auto current = GetTransaction(token, transaction_id);
+  if (!current.ok() && current.error().code == ErrorCode::kNotFound) {
+    return RemovalOutcome::kAlreadyGone;
+  }
   if (!current.ok()) return current.error();
   const Transaction& transaction = current.value();
   std::string old_notes = transaction.notes.value_or("");

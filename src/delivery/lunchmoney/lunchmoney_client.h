@@ -165,6 +165,7 @@ struct TransactionUpdate {
 enum class RemovalOutcome : uint8_t {
   kDeleted,      // The API deleted the transaction (v2).
   kNeutralised,  // The API cannot delete (v1): amount set to zero and the notes say why.
+  kAlreadyGone,  // The transaction no longer exists (deleted in Lunch Money): nothing to do.
 };
 
 class LunchMoneyApi {
@@ -200,7 +201,8 @@ class LunchMoneyApi {
   // Takes a delivered transaction back out of the budget: deletes it where the API can, else
   // neutralises it (see RemovalOutcome). `note` says why (e.g. "Undone in finsync") and is
   // put in front of the transaction's notes when neutralising. The external_id is kept, so a
-  // later delivery of the same bank transaction must use a new external_id.
+  // later delivery of the same bank transaction must use a new external_id. Removing a
+  // transaction that no longer exists succeeds with kAlreadyGone, so undo stays idempotent.
   virtual Result<RemovalOutcome> RemoveTransaction(std::string_view token, int64_t transaction_id,
                                                    std::string_view note) = 0;
 };

@@ -542,13 +542,19 @@ TEST(LunchMoneyClientTest, RemoveNeutralisesOnceAndKeepsTheOldNotes) {
   EXPECT_EQ(http.pending(), 0u);
 }
 
-TEST(LunchMoneyClientTest, RemoveOfAMissingTransactionIsNotFound) {
+TEST(LunchMoneyClientTest, RemovingAMissingTransactionSucceedsAsAlreadyGone) {
+  // The user deleted it in Lunch Money: undo has nothing left to do and must not fail.
   ScriptedHttpClient http;
   http.Answer(404, R"({"error":"Transaction ID not found."})");
+  http.Answer(401, R"({"name":"Error","message":"Access token does not exist."})");
   LunchMoneyV1Client client(http, "http://x");
   auto removed = client.RemoveTransaction(kToken, 54, "Undone");
-  ASSERT_FALSE(removed.ok());
-  EXPECT_EQ(removed.error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(removed.ok()) << removed.error().detail;
+  EXPECT_EQ(removed.value(), RemovalOutcome::kAlreadyGone);
+  EXPECT_EQ(http.requests.size(), 1u);
+  auto rejected = client.RemoveTransaction(kToken, 54, "Undone");
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_EQ(rejected.error().code, ErrorCode::kUnauthenticated);
 }
 
 }  // namespace

@@ -548,6 +548,102 @@ CREATE INDEX transfer_logs_by_link ON transfer_logs(user_id, transfer_link_id, i
 CREATE INDEX transfer_logs_by_transaction ON transfer_logs(user_id, bank_transaction_id, id);
 CREATE INDEX transfer_logs_by_status ON transfer_logs(user_id, status, id);
 )sql"},
+    // The SimpleFIN server (src/delivery/simplefin_server). One row per setup token: unclaimed
+    // until a client claims it once, then a Basic-auth access whose username is the id. Only
+    // SHA-256 hashes of the claim secret and of the access secret are stored. all_accounts = 0
+    // restricts the access to the accounts in simplefin_access_accounts (a deleted account
+    // drops out of the restriction with its rows).
+    {9, "simplefin_server", R"sql(
+CREATE TABLE simplefin_accesses (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  claim_hash TEXT NOT NULL UNIQUE,
+  claim_expires_at INTEGER NOT NULL,
+  secret_hash TEXT,
+  all_accounts INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  claimed_at INTEGER,
+  last_used_at INTEGER,
+  revoked_at INTEGER,
+  CHECK ((claimed_at IS NULL) = (secret_hash IS NULL))
+);
+CREATE INDEX simplefin_accesses_by_user ON simplefin_accesses(user_id, id);
+CREATE TABLE simplefin_access_accounts (
+  user_id INTEGER NOT NULL,
+  access_id INTEGER NOT NULL REFERENCES simplefin_accesses(id) ON DELETE CASCADE,
+  bank_account_id INTEGER NOT NULL REFERENCES bank_accounts(id) ON DELETE CASCADE,
+  PRIMARY KEY (access_id, bank_account_id)
+);
+CREATE INDEX simplefin_access_accounts_by_account ON simplefin_access_accounts(bank_account_id);
+)sql"},
+    {10, "webhooks", R"sql(
+CREATE TABLE webhook_endpoints (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  url TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  event_types TEXT NOT NULL DEFAULT '[]',
+  bank_account_ids TEXT NOT NULL DEFAULT '[]',
+  omit_sensitive_identifiers INTEGER NOT NULL DEFAULT 0,
+  enabled INTEGER NOT NULL DEFAULT 1,
+  disabled_reason TEXT,
+  secret_sealed TEXT NOT NULL,
+  previous_secret_sealed TEXT,
+  previous_secret_expires_at INTEGER,
+  secret_rotated_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX webhook_endpoints_by_user ON webhook_endpoints(user_id, id);
+CREATE TABLE webhook_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  event_id TEXT NOT NULL UNIQUE,
+  event_type TEXT NOT NULL,
+  bank_account_id INTEGER,
+  data TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX webhook_events_by_user ON webhook_events(user_id, id);
+CREATE INDEX webhook_events_by_age ON webhook_events(created_at, id);
+CREATE TABLE webhook_deliveries (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  webhook_endpoint_id INTEGER NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+  webhook_event_id INTEGER NOT NULL REFERENCES webhook_events(id) ON DELETE CASCADE,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+  attempt_count INTEGER NOT NULL DEFAULT 0,
+  retry_count INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER,
+  last_status_code INTEGER,
+  last_error TEXT,
+  delivered_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX webhook_deliveries_by_endpoint
+  ON webhook_deliveries(user_id, webhook_endpoint_id, id);
+CREATE INDEX webhook_deliveries_by_event ON webhook_deliveries(webhook_event_id);
+CREATE TABLE webhook_delivery_attempts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  webhook_delivery_id INTEGER NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE,
+  outcome TEXT NOT NULL CHECK (outcome IN ('delivered', 'failed', 'refused')),
+  status_code INTEGER,
+  response_excerpt TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT '',
+  duration_ms INTEGER NOT NULL,
+  started_at INTEGER NOT NULL
+);
+CREATE INDEX webhook_delivery_attempts_by_delivery
+  ON webhook_delivery_attempts(user_id, webhook_delivery_id, id);
+CREATE TABLE webhook_feed_cursors (
+  user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+  last_seq INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+)sql"},
 };
 
 }  // namespace
