@@ -22,7 +22,8 @@ Every request (body and query parameters, and the route itself) is validated aga
 OpenAPI document ../shared/specs/ynab-openapi.yaml relative to the repository (override with
 FINSYNC_YNAB_SPEC). A request that fails answers 400 and is recorded in `spec_violations`, which
 tests assert is empty. Every answer the fake gives is validated too (`response_violations`), so
-the fake cannot drift from the spec either.
+the fake cannot drift from the spec either. `FakeYnab(validate_requests=False)` skips both
+checks (routing still follows the spec), for benchmarks that measure the fake without them.
 
 Use in-process (simplest):
 
@@ -505,9 +506,11 @@ class FakeYnab:
     """The fake's state and its HTTP server (start() runs it in a daemon thread)."""
 
     def __init__(self, seed=None, rate_limit_per_hour=200, spec=None, host="127.0.0.1",
-                 port=0, deleted_import_ids_block=True, clock=time.monotonic):
+                 port=0, deleted_import_ids_block=True, clock=time.monotonic,
+                 validate_requests=True):
         self.lock = threading.RLock()
         self.validator = SpecValidator(spec)
+        self.validate_requests = validate_requests
         self.rate_limit_per_hour = rate_limit_per_hour
         self.deleted_import_ids_block = deleted_import_ids_block
         self.clock = clock
@@ -646,7 +649,8 @@ class FakeYnab:
         if token is None or token not in self.tokens:
             raise YnabError(401, "401", "not_authorized", "Unauthorized")
         self.take_rate_limit_slot(token)
-        problems = self.validator.validate_request(method, spec_route, query, body_bytes)
+        problems = (self.validator.validate_request(method, spec_route, query, body_bytes)
+                    if self.validate_requests else [])
         template, _ = self.validator.operation(method, spec_route)
         record["operation"] = template
         if problems:
@@ -657,8 +661,9 @@ class FakeYnab:
         body = json.loads(body_bytes) if body_bytes else None
         status, answer = self._route(method, template, spec_route, query, body,
                                      self.tokens[token], legacy)
-        problems = self.validator.validate_response(method, spec_route, status,
-                                                    self._as_plan_answer(answer, legacy))
+        problems = (self.validator.validate_response(method, spec_route, status,
+                                                     self._as_plan_answer(answer, legacy))
+                    if self.validate_requests else [])
         if problems:
             self.response_violations.append({"method": method, "path": path,
                                              "problems": problems})
