@@ -76,19 +76,34 @@ struct WorkItem {
   std::optional<int64_t> last_log_id;
 };
 
+// Items to send, oldest first: SCHEDULED ones and FAILED ones whose automatic retry is due.
+// Two queries, each an ordered range of transfer_items_by_state (one OR over both states made
+// SQLite read and sort every item of the link on every pass: 20 ms at 100,000 items).
 Result<std::vector<WorkItem>> SelectCreates(Connection& connection, int64_t user_id,
                                             int64_t link_id, int64_t now_ms, int64_t limit) {
-  auto rows = connection.Query(
-      "SELECT id, bank_transaction_id, import_id, attempts, last_log_id FROM transfer_items "
-      "WHERE transfer_link_id = ? AND user_id = ? AND (state = 'SCHEDULED' OR (state = "
-      "'FAILED' AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?)) ORDER BY id LIMIT ?",
-      {link_id, user_id, now_ms, limit});
-  if (!rows.ok()) return rows.error();
   std::vector<WorkItem> items;
-  for (const Row& row : rows.value()) {
-    items.push_back(
-        WorkItem{row.Int(0), row.Int(1), row.Text(2), "", row.Int(3), row.OptionalInt(4)});
-  }
+  auto add = [&](const std::vector<Row>& rows) {
+    for (const Row& row : rows) {
+      items.push_back(
+          WorkItem{row.Int(0), row.Int(1), row.Text(2), "", row.Int(3), row.OptionalInt(4)});
+    }
+  };
+  auto scheduled = connection.Query(
+      "SELECT id, bank_transaction_id, import_id, attempts, last_log_id FROM transfer_items "
+      "WHERE transfer_link_id = ? AND state = 'SCHEDULED' AND user_id = ? ORDER BY id LIMIT ?",
+      {link_id, user_id, limit});
+  if (!scheduled.ok()) return scheduled.error();
+  add(scheduled.value());
+  auto failed = connection.Query(
+      "SELECT id, bank_transaction_id, import_id, attempts, last_log_id FROM transfer_items "
+      "WHERE transfer_link_id = ? AND state = 'FAILED' AND user_id = ? AND next_attempt_at IS "
+      "NOT NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+      {link_id, user_id, now_ms, limit});
+  if (!failed.ok()) return failed.error();
+  add(failed.value());
+  std::sort(items.begin(), items.end(),
+            [](const WorkItem& a, const WorkItem& b) { return a.item_id < b.item_id; });
+  if (static_cast<int64_t>(items.size()) > limit) items.resize(static_cast<size_t>(limit));
   return items;
 }
 

@@ -644,6 +644,11 @@ CREATE TABLE webhook_feed_cursors (
   updated_at INTEGER NOT NULL
 );
 )sql"},
+    // Delivery discovers a transfer link's new transactions by id within one account; without
+    // this index every pass read and sorted the whole account (55 ms per pass at 100,000).
+    {11, "bank_transactions_by_account_id", R"sql(
+CREATE INDEX bank_transactions_by_account_id ON bank_transactions(bank_account_id, id);
+)sql"},
 };
 
 }  // namespace
