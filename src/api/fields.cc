@@ -41,6 +41,20 @@ Result<PageRequest> ParsePage(const http::Request& request) {
   return page;
 }
 
+KeysetPage ParseKeysetPage(const http::Request& request, int64_t limit_default, int64_t limit_max,
+                           Error& errors) {
+  KeysetPage page;
+  page.limit = QueryInteger(request, "limit", 1, limit_max, errors).value_or(limit_default);
+  auto token = request.Query("page_token");
+  if (token && !token->empty()) {
+    page.before_id = ParseId(*token);
+    if (!page.before_id) {
+      errors.field_errors.push_back({"page_token", "is not a token from next_page_token"});
+    }
+  }
+  return page;
+}
+
 Result<int64_t> PathId(const http::Request& request, std::string_view name, std::string_view what) {
   auto id = ParseId(request.PathParam(name));
   if (!id) return Error::Of(ErrorCode::kNotFound, std::string(what) + " was not found.");

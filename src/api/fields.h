@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <rapidjson/document.h>
 
@@ -45,6 +46,34 @@ struct PageRequest {
   int64_t size = 25;
 };
 Result<PageRequest> ParsePage(const http::Request& request);
+
+// `limit` (1..limit_max, default limit_default) and `page_token` (a previous page's
+// next_page_token: the last id it showed) of a newest-first keyset-paged list.
+struct KeysetPage {
+  int64_t limit = 50;
+  std::optional<int64_t> before_id;  // Only items with a smaller id.
+};
+KeysetPage ParseKeysetPage(const http::Request& request, int64_t limit_default, int64_t limit_max,
+                           Error& errors);
+
+// Renders {"data": [items], "meta": {"limit", "next_page_token"}, "links": {}}: a full page
+// may have a next one, whose token is the id of its last item.
+template <typename Item, typename WriteItem>
+void RespondKeysetPage(http::Response& response, const std::vector<Item>& items, int64_t limit,
+                       WriteItem write_item) {
+  std::optional<std::string> next;
+  if (!items.empty() && static_cast<int64_t>(items.size()) == limit) {
+    next = std::to_string(items.back().id);
+  }
+  json::Writer writer;
+  writer.StartObject().Key("data").StartArray();
+  for (const Item& item : items) write_item(writer, item);
+  writer.EndArray().Key("meta").StartObject();
+  writer.Field("limit", limit);
+  writer.Field("next_page_token", next).EndObject();
+  writer.Key("links").StartObject().EndObject().EndObject();
+  response.Json(200, writer.str());
+}
 
 // The path parameter `name` as a positive id; kNotFound "<what> was not found." otherwise.
 Result<int64_t> PathId(const http::Request& request, std::string_view name, std::string_view what);

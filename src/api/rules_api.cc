@@ -894,33 +894,13 @@ void RegisterRuleLogRoutes(http::Router& router, ApiContext& context, rules::Rul
             filter.bank_transaction_id =
                 QueryInteger(request, "bank_transaction_id", 1, INT64_MAX, errors);
             filter.success = QueryBool(request, "success", errors);
-            filter.limit =
-                QueryInteger(request, "limit", 1, kLogLimitMax, errors).value_or(kLogLimitDefault);
-            auto token = request.Query("page_token");
-            if (token && !token->empty()) {
-              filter.before_id = ParseId(*token);
-              if (!filter.before_id) {
-                errors.field_errors.push_back({"page_token",
-                                               "is not a token from "
-                                               "next_page_token"});
-              }
-            }
+            KeysetPage page = ParseKeysetPage(request, kLogLimitDefault, kLogLimitMax, errors);
+            filter.limit = page.limit;
+            filter.before_id = page.before_id;
             if (!errors.field_errors.empty()) return RespondError(request, response, errors);
             auto logs = rules_service->ListLogs(who.user.id, filter);
             if (!logs.ok()) return RespondError(request, response, logs.error());
-            // A full page may have a next one; the id of its last entry is the cursor.
-            std::optional<std::string> next;
-            if (static_cast<int64_t>(logs.value().size()) == filter.limit) {
-              next = std::to_string(logs.value().back().id);
-            }
-            json::Writer writer;
-            writer.StartObject().Key("data").StartArray();
-            for (const rules::RuleLog& log : logs.value()) WriteLog(writer, log);
-            writer.EndArray().Key("meta").StartObject();
-            writer.Field("limit", filter.limit);
-            writer.Field("next_page_token", next).EndObject();
-            writer.Key("links").StartObject().EndObject().EndObject();
-            response.Json(200, writer.str());
+            RespondKeysetPage(response, logs.value(), filter.limit, WriteLog);
           }));
   router.Add("GET", "/api/v1/rule-logs/{id}",
              Authenticated(context, kScopeRead,
