@@ -113,9 +113,19 @@ struct Application::State {
   void Observe(const http::Request& request, const http::Response& response);
 };
 
+// Routes whose path itself is a secret (a SimpleFIN claim token): the matched pattern stands in
+// for the path everywhere it could be shown or logged (problem documents, the access log),
+// even when the request is refused before its handler runs. They read no body.
+constexpr std::string_view kSecretPathRoutes[] = {"/simplefin/claim/{token}"};
+
 void Application::State::Dispatch(http::Request& request, http::Response& response) {
   http::RouteMatch match = router.Match(request.method, request.path);
   request.route = match.pattern;
+  bool secret_path = false;
+  for (std::string_view pattern : kSecretPathRoutes) {
+    if (match.pattern == pattern) secret_path = true;
+  }
+  if (secret_path) request.path = match.pattern;  // The handler reads the token from params.
   if (match.outcome == http::RouteMatch::Outcome::kNotFound) {
     return api::RespondError(
         request, response,
@@ -129,7 +139,7 @@ void Application::State::Dispatch(http::Request& request, http::Response& respon
     response.SetHeader("Allow", match.allow);
     return;
   }
-  if (!request.body.empty()) {
+  if (!request.body.empty() && !secret_path) {
     auto content_type = request.Header("content-type");
     if (!content_type || !IsJsonContentType(*content_type)) {
       return api::RespondError(

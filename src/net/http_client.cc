@@ -1,5 +1,7 @@
 #include "net/http_client.h"
 
+#include <spdlog/spdlog.h>
+
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
@@ -302,10 +304,13 @@ class CurlHttpClient final : public HttpClient {
     Configure(handle.get(), request, state, headers);
     const CURLcode code = curl_easy_perform(handle.get());
     if (!state.refused_address.empty() && code != CURLE_OK) {
-      return Error::Of(ErrorCode::kBadRequest, "refused to connect to " + host.value() +
-                                                   ": it resolves to the private "
-                                                   "or reserved address " +
-                                                   state.refused_address);
+      // The address stays in the server's log: users of a shared server must not learn what
+      // its internal DNS answers.
+      spdlog::warn("outbound request to {} refused: it resolves to {}", host.value(),
+                   state.refused_address);
+      return Error::Of(ErrorCode::kBadRequest,
+                       "refused to connect to " + host.value() +
+                           ": it resolves to a private or reserved address");
     }
     if (state.body_too_large || code == CURLE_FILESIZE_EXCEEDED) {
       return Error::Of(ErrorCode::kUnavailable,

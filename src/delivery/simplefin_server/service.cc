@@ -166,6 +166,7 @@ int32_t ExponentOf(std::string_view currency) {
 struct LatestBalance {
   int64_t amount_minor = 0;
   int64_t updated_at_ms = 0;
+  std::string currency;
 };
 
 // The newest balance of the given types, as the bank-data API picks it (bank_data.cc).
@@ -173,14 +174,14 @@ Result<std::optional<LatestBalance>> ReadLatestBalance(store::Connection& connec
                                                        int64_t user_id, int64_t account_id,
                                                        std::string_view types_sql) {
   auto rows = connection.Query(
-      "SELECT amount_minor, updated_at FROM bank_balances WHERE user_id = ? AND "
+      "SELECT amount_minor, updated_at, currency FROM bank_balances WHERE user_id = ? AND "
       "bank_account_id = ? AND balance_type IN (" +
           std::string(types_sql) + ") ORDER BY reference_date DESC, id DESC LIMIT 1",
       {user_id, account_id});
   if (!rows.ok()) return rows.error();
   if (rows.value().empty()) return std::optional<LatestBalance>();
   return std::optional<LatestBalance>(
-      LatestBalance{rows.value()[0].Int(0), rows.value()[0].Int(1)});
+      LatestBalance{rows.value()[0].Int(0), rows.value()[0].Int(1), rows.value()[0].Text(2)});
 }
 
 std::optional<domain::Date> OptionalDate(const store::Row& row, size_t index) {
@@ -327,6 +328,18 @@ Result<Account> ReadAccount(store::Connection& connection, int64_t user_id,
   auto available =
       ReadLatestBalance(connection, user_id, stored.id, "'interimAvailable', 'expected'");
   if (!available.ok()) return available.error();
+  // SimpleFIN has one currency per account: a balance in another currency, or in one finsync
+  // cannot format exactly, is left out (with an error entry) rather than shown in wrong units.
+  const bool account_currency_known = domain::Currency::FromCode(stored.currency).has_value();
+  for (std::optional<LatestBalance>* latest : {&booked.value(), &available.value()}) {
+    if (*latest && (!account_currency_known || (*latest)->currency != stored.currency)) {
+      errors.push_back({"act.missingdata",
+                        "A balance of " + stored.name + " is in " + (*latest)->currency +
+                            ", not the account's currency " + stored.currency + "; left out.",
+                        "", account.id});
+      latest->reset();
+    }
+  }
   const auto& balance = booked.value() ? booked.value() : available.value();
   if (balance) {
     account.balance = domain::FormatDecimalAmount(balance->amount_minor, exponent);
