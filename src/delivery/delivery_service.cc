@@ -225,7 +225,16 @@ void DeliveryService::RegisterHandlers(jobs::Workers& workers) {
   });
 }
 
+bool DeliveryService::TakeWakeRequest(int64_t link_id) {
+  std::lock_guard lock(wake_mutex_);
+  return wake_requests_.erase(link_id) > 0;
+}
+
 Status DeliveryService::ScheduleLink(int64_t user_id, int64_t link_id) {
+  {
+    std::lock_guard lock(wake_mutex_);
+    wake_requests_.insert(link_id);
+  }
   jobs::NewJob job;
   job.kind = std::string(kJobKind);
   job.user_id = user_id;
@@ -423,7 +432,7 @@ Result<TransferLink> DeliveryService::UpdateLink(int64_t user_id, int64_t link_i
         .Execute(
             "UPDATE transfer_links SET transfer_start_date = ?, active = ?, update_status = ?, "
             "update_payee = ?, update_description = ?, update_amount = ?, change_cursor = "
-            "CASE WHEN ? THEN 0 ELSE change_cursor END, updated_at = ? WHERE id = ? AND "
+            "CASE WHEN ? = 1 THEN 0 ELSE change_cursor END, updated_at = ? WHERE id = ? AND "
             "user_id = ?",
             {domain::FormatDate(link.transfer_start_date), int64_t{link.active},
              int64_t{link.on_booked_change.update_status},
@@ -627,7 +636,13 @@ Result<TransferLog> DeliveryService::Undo(int64_t user_id, int64_t log_id) {
   }
   auto destination =
       OpenDestination(user_id, link.value().destination_type, link.value().destination_id);
-  if (!destination.ok()) return DestinationErrorForCaller(destination.error());
+  if (!destination.ok()) {
+    // The log exists: a destination that is gone or disabled is a conflict, not a 404.
+    if (destination.error().code == ErrorCode::kNotFound) {
+      return Error::Of(ErrorCode::kConflict, "cannot undo: " + destination.error().detail);
+    }
+    return DestinationErrorForCaller(destination.error());
+  }
   Status deleted = destination.value()->Delete(*log.destination_transaction_id);
   if (!deleted.ok() && deleted.error().code != ErrorCode::kNotFound) {
     return DestinationErrorForCaller(deleted.error());
@@ -705,8 +720,8 @@ Result<TransferStatistics> DeliveryService::Statistics(int64_t user_id,
   Status read = database_.Read([&](Connection& connection) -> Status {
     std::string sql =
         "SELECT transfer_link_id, status, created_at / 86400000 AS day, currency, COUNT(*), "
-        "SUM(amount_minor) FROM transfer_logs WHERE user_id = ? AND created_at >= ? AND "
-        "created_at < ?";
+        "SUM(CASE WHEN undone_at IS NULL THEN amount_minor ELSE 0 END) FROM transfer_logs WHERE "
+        "user_id = ? AND created_at >= ? AND created_at < ?";
     std::vector<Value> params{user_id, from_ms, to_ms};
     if (request.transfer_link_id) {
       sql += " AND transfer_link_id = ?";
@@ -746,12 +761,16 @@ Result<int64_t> DeliveryService::Discover(const TransferLink& link) {
   const int64_t now_ms = clock_.NowMilliseconds();
   int64_t scanned = 0;
   Status written = database_.Write([&](Connection& connection) -> Status {
-    auto cursor =
-        connection.Query("SELECT change_cursor FROM transfer_links WHERE id = ? AND user_id = ?",
-                         {link.id, link.user_id});
+    // The cursor and the start date as they are now: a start date changed since the pass
+    // read the link must not be applied to the rows its reset cursor brings back.
+    auto cursor = connection.Query(
+        "SELECT change_cursor, transfer_start_date FROM transfer_links WHERE id = ? AND user_id "
+        "= ?",
+        {link.id, link.user_id});
     if (!cursor.ok()) return cursor.status();
     if (cursor.value().empty()) return Status::Ok();
     const int64_t after_id = cursor.value()[0].Int(0);
+    const std::string start = cursor.value()[0].Text(1);
     auto rows = connection.Query(
         "SELECT t.id, t.amount_minor, t.currency, t.generated_date, EXISTS (SELECT 1 FROM "
         "transfer_items i WHERE i.transfer_link_id = ? AND i.bank_transaction_id = t.id) FROM "
@@ -761,7 +780,6 @@ Result<int64_t> DeliveryService::Discover(const TransferLink& link) {
     if (!rows.ok()) return rows.status();
     scanned = static_cast<int64_t>(rows.value().size());
     if (scanned == 0) return Status::Ok();
-    const std::string start = domain::FormatDate(link.transfer_start_date);
     for (const Row& row : rows.value()) {
       const std::string date = row.Text(3);
       if (date < start || row.Int(4) != 0) continue;
@@ -799,11 +817,16 @@ Result<int64_t> DeliveryService::Discover(const TransferLink& link) {
 
 jobs::JobOutcome DeliveryService::RunLink(int64_t user_id, int64_t link_id) {
   const int64_t deadline_ms = clock_.NowMilliseconds() + kRunBudgetMs;
+  TakeWakeRequest(link_id);  // This run reads everything as it is now.
   for (;;) {
     int64_t wait_until_ms = 0;
     std::optional<int64_t> next_retry_at_ms;
     PassResult result = RunPass(user_id, link_id, wait_until_ms, next_retry_at_ms);
     const int64_t now_ms = clock_.NowMilliseconds();
+    if (result != PassResult::kMore && wait_until_ms == 0 && now_ms < deadline_ms &&
+        TakeWakeRequest(link_id)) {
+      continue;  // Asked to run again while this pass ran: look once more.
+    }
     if (result == PassResult::kGone) return jobs::JobOutcome::Succeeded();
     if (wait_until_ms > 0) return jobs::JobOutcome::RescheduleAt(wait_until_ms);
     if (result == PassResult::kIdle) {
@@ -825,7 +848,9 @@ DeliveryService::PassResult DeliveryService::RunPass(int64_t user_id, int64_t li
     return PassResult::kIdle;
   }
   const TransferLink link = loaded.value();
-  if (!link.active) return PassResult::kGone;
+  // An inactive link keeps its (idle) job: a reactivation in another process is then seen by
+  // the next sweep. Only a deleted link ends it.
+  if (!link.active) return PassResult::kIdle;
   auto store_failure = [&](const Error& error) {
     spdlog::error("delivery of transfer link {}: {}", link_id, error.detail);
     wait_until_ms = clock_.NowMilliseconds() + 30'000;
@@ -956,8 +981,10 @@ DeliveryService::PassResult DeliveryService::RunPass(int64_t user_id, int64_t li
     if (outbound.empty()) return;
     if (!destination.ok()) {
       for (size_t index : indices) {
+        // The destination cannot be opened now (disabled, ignored, its token unreadable, the
+        // store busy): retried with backoff, since the user can repair it.
         outcomes.push_back(
-            {batch_items[index], update, false, ItemOutcome::Rejected(destination.error().detail)});
+            {batch_items[index], update, false, ItemOutcome::Retry(destination.error().detail)});
       }
       return;
     }
@@ -1061,7 +1088,15 @@ DeliveryService::PassResult DeliveryService::RunPass(int64_t user_id, int64_t li
         }
         continue;
       }
-      // A booked change sent as an update.
+      // A booked change sent as an update. The item must still be the transfer the update was
+      // for (an undo or a resend may have replaced it while the update was in flight); this
+      // check and the writes below are one transaction.
+      auto still = connection.Query(
+          "SELECT 1 FROM transfer_items WHERE id = ? AND user_id = ? AND state = 'TRANSFERRED' "
+          "AND destination_transaction_id = ? AND sent_status = 'PENDING'",
+          {item.item_id, user_id, item.destination_transaction_id});
+      if (!still.ok()) return still.status();
+      if (still.value().empty()) continue;
       if (result.delivered) {
         TransferLog log;
         if (transaction) {

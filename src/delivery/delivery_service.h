@@ -21,7 +21,9 @@
 
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -58,7 +60,8 @@ struct TransferStatistics {
   std::vector<std::pair<std::string, StatusCounts>> series;  // Period ("2026-11-01" or
                                                              // "2026-11"), oldest first.
   int64_t transferred_amount_count = 0;
-  std::map<std::string, int64_t> transferred_minor_by_currency;  // TRANSFERRED and UPDATED.
+  // Amounts of TRANSFERRED logs not undone since (an UPDATED log is the same transaction).
+  std::map<std::string, int64_t> transferred_minor_by_currency;
 };
 
 class DeliveryService {
@@ -132,6 +135,12 @@ class DeliveryService {
   jobs::JobQueue& queue_;
   DestinationOpeners openers_;
   events::Publisher* publisher_ = nullptr;
+  // Links asked to run again (a retry, a sync, a reactivation) while their job may be running:
+  // the queue cannot move a running job, so the run itself looks here before it goes idle.
+  // In-process only; other processes' requests are seen by the next sweep.
+  bool TakeWakeRequest(int64_t link_id);
+  std::mutex wake_mutex_;
+  std::set<int64_t> wake_requests_;  // Guarded by wake_mutex_.
 };
 
 // Translates a destination's error (which describes the destination's answer: a 401 from YNAB

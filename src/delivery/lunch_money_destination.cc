@@ -44,9 +44,16 @@ class LunchMoneySender final : public Destination {
       }
       transaction.status = copy.cleared == "cleared" ? lm::TransactionStatus::kCleared
                                                      : lm::TransactionStatus::kUncleared;
-      // A rule's own external_id wins; else the link's import id.
+      // The import id is the delivery key and always ends the external_id: a rule's own value
+      // (cut to fit in 75) only leads it, so two transactions never share one, and a transfer
+      // sent again after an undo gets a new one.
+      const std::string& import_id = items[index].import_id;
       transaction.external_id =
-          copy.external_id.empty() ? items[index].import_id : copy.external_id;
+          copy.external_id.empty()
+              ? import_id
+              : lm::TruncateForLunchMoney(copy.external_id,
+                                          lm::kExternalIdLengthMax - import_id.size() - 1) +
+                    ":" + import_id;
       if (!copy.category_id.empty()) {
         int64_t category = 0;
         auto [end, error] = std::from_chars(

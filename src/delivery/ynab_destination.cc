@@ -93,7 +93,34 @@ Result<std::vector<ItemOutcome>> YnabDestination::Create(std::span<const Outboun
     sent.push_back(index);
   }
   if (batch.empty()) return outcomes;
+  Status sent_all = CreateBatch(batch, sent, earliest_date, outcomes);
+  if (!sent_all.ok()) return sent_all.error();
+  return outcomes;
+}
+
+// One POST for `batch` (entries for items sent[k]). YNAB refuses a batch as a whole when one
+// transaction is invalid (a 400 naming no transaction): the batch is then split in halves
+// until the refused transaction fails alone, in YNAB's words, and the others go through (at
+// most about 2 log2(n) extra requests per refused transaction).
+Status YnabDestination::CreateBatch(const std::vector<ynab::SaveTransaction>& batch,
+                                    const std::vector<size_t>& sent,
+                                    const std::string& earliest_date,
+                                    std::vector<ItemOutcome>& outcomes) {
   auto created = client_.CreateTransactions(target_.token, target_.budget_id, batch);
+  if (!created.ok() && created.error().code == ErrorCode::kValidationFailed) {
+    if (batch.size() == 1) {
+      outcomes[sent[0]] = ItemOutcome::Rejected(created.error().detail);
+      return Status::Ok();
+    }
+    const size_t half = batch.size() / 2;
+    for (auto [from, to] : {std::pair<size_t, size_t>{0, half}, {half, batch.size()}}) {
+      Status part = CreateBatch(
+          std::vector<ynab::SaveTransaction>(batch.begin() + from, batch.begin() + to),
+          std::vector<size_t>(sent.begin() + from, sent.begin() + to), earliest_date, outcomes);
+      if (!part.ok()) return part;
+    }
+    return Status::Ok();
+  }
   if (!created.ok()) return created.error();
   std::map<std::string, std::string> id_by_import;
   for (const ynab::Transaction& transaction : created.value().transactions) {
@@ -102,9 +129,18 @@ Result<std::vector<ItemOutcome>> YnabDestination::Create(std::span<const Outboun
   const std::set<std::string> duplicates(created.value().duplicate_import_ids.begin(),
                                          created.value().duplicate_import_ids.end());
   if (!duplicates.empty()) {
-    // Already at YNAB (an earlier attempt got through): find their ids by import id.
+    // Already at YNAB (an earlier attempt got through): find their ids by import id. The
+    // earlier attempt may have sent another date (a pending transaction dated before it
+    // booked, a future date sent as that day's today): look a month further back.
+    std::string since = earliest_date;
+    auto parsed = domain::ParseDate(earliest_date);
+    if (parsed.ok()) {
+      if (auto back = parsed.date.AddDays(-kDuplicateSearchMarginDays)) {
+        since = domain::FormatDate(*back);
+      }
+    }
     auto listed = client_.ListTransactions(target_.token, target_.budget_id, target_.account_id,
-                                           earliest_date, std::nullopt);
+                                           since, std::nullopt);
     if (!listed.ok()) return listed.error();
     for (const ynab::Transaction& transaction : listed.value().items) {
       if (transaction.import_id && duplicates.count(*transaction.import_id) &&
@@ -125,7 +161,7 @@ Result<std::vector<ItemOutcome>> YnabDestination::Create(std::span<const Outboun
                                      : "YNAB did not return the transaction with import id " +
                                            import_id);
   }
-  return outcomes;
+  return Status::Ok();
 }
 
 Result<std::vector<ItemOutcome>> YnabDestination::Update(std::span<const OutboundItem> items,

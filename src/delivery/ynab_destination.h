@@ -35,6 +35,8 @@ struct YnabTarget {
 class YnabDestination final : public Destination {
  public:
   static constexpr size_t kBatchMax = 500;
+  // How far before a batch's earliest date duplicates are looked for.
+  static constexpr int64_t kDuplicateSearchMarginDays = 31;
 
   YnabDestination(ynab::YnabClient& client, const Clock& clock, YnabTarget target)
       : client_(client), clock_(clock), target_(std::move(target)) {}
@@ -46,6 +48,10 @@ class YnabDestination final : public Destination {
   Status Delete(std::string_view destination_transaction_id) override;
 
  private:
+  Status CreateBatch(const std::vector<ynab::SaveTransaction>& batch,
+                     const std::vector<size_t>& sent, const std::string& earliest_date,
+                     std::vector<ItemOutcome>& outcomes);
+
   ynab::YnabClient& client_;
   const Clock& clock_;
   YnabTarget target_;

@@ -73,6 +73,27 @@ class LunchMoneyDeliveryTest(BankTestCase):
     def delivered(self, asset):
         return self.fake.transactions_of(asset["lunch_money_id"])
 
+    def test_a_rule_set_external_id_never_merges_transactions(self):
+        """A LUNCH_MONEY rule that sets one external_id for every transaction only leads each
+        external_id: the import id still ends it, so every transaction arrives on its own."""
+        _, asset, link, transactions = self.connect_and_link(history_days=5, active=False)
+        self.client.call("POST", "/api/v1/rules", {
+            "name": "Same id", "type": "LUNCH_MONEY",
+            "actions": [{"action_type": "SET_LUNCH_MONEY_FIELD", "field_name": "external_id",
+                         "value": "my-import"}],
+            "transfer_links": [{"id": link["id"], "order": 0}]}, expect=201)
+        self.client.call("PUT", f"/api/v1/transfer-links/{link['id']}", {"active": True},
+                         expect=200)
+        logs = self.wait_all(link["id"], len(transactions))
+        stored = self.delivered(asset)
+        self.assertEqual(len(stored), len(transactions))
+        self.assertEqual(len({t["id"] for t in stored}), len(transactions))
+        by_log = {l["import_id"]: l for l in logs}
+        for transaction in stored:
+            prefix, _, import_id = transaction["external_id"].partition(":")
+            self.assertEqual(prefix, "my-import")
+            self.assertEqual(str(transaction["id"]), by_log[import_id]["destination_transaction_id"])
+
     def test_delivery_exact_amounts_then_undo_and_send_again(self):
         _, asset, link, transactions = self.connect_and_link(history_days=30)
         logs = self.wait_all(link["id"], len(transactions))

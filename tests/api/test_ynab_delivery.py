@@ -222,6 +222,44 @@ class YnabDeliveryTest(YnabDeliveryTestCase):
         self.assertEqual(len(sent), len({l["bank_transaction_id"] for l in logs}))
         self.assertNoSpecViolations(fake)
 
+    def test_one_refused_transaction_fails_alone(self):
+        """YNAB refuses a whole batch for one bad transaction (here a rule sets a category the
+        budget does not have on the outgoing ones); finsync splits the batch until that
+        transaction fails alone, and every other one arrives."""
+        fake = self.fake()
+        server = self.start(fake)
+        token = self.user(server)
+        server.start()
+        client = BankClient(self, server, token)
+        _, accounts = client.linked_connection(history_days=10)
+        transactions = client.transactions(bank_account_id=accounts[0]["id"])
+        outgoing = [t for t in transactions if t["amount"].startswith("-")]
+        self.assertTrue(outgoing and len(outgoing) < len(transactions))
+        _, budget, ynab_account = self.ynab_account(client)
+        link = self.link(client, accounts[0]["id"], ynab_account["id"], active=False)
+        client.call("POST", "/api/v1/rules", {
+            "name": "Unknown category", "type": "YNAB",
+            "conditions": [{"field_name": "amount", "operator": "LESS_THAN", "value": "0"}],
+            "actions": [{"action_type": "SET_YNAB_FIELD", "field_name": "category_id",
+                         "value": "00000000-0000-4000-8000-000000000000"}],
+            "transfer_links": [{"id": link["id"], "order": 0}]}, expect=201)
+        client.call("PUT", f"/api/v1/transfer-links/{link['id']}", {"active": True}, expect=200)
+
+        def settled():
+            rows = self.logs(client, transfer_link_id=link["id"])
+            return rows if len(rows) == len(transactions) and all(
+                r["status"] in ("TRANSFERRED", "FAILED") for r in rows) else None
+        logs = wait_for("the split batch", settled, DELIVERY_TIMEOUT_SECONDS)
+        failed = {r["bank_transaction_id"] for r in logs if r["status"] == "FAILED"}
+        self.assertEqual(failed, {t["id"] for t in outgoing})
+        for log in logs:
+            if log["status"] == "FAILED":
+                self.assertIn("category_id", log["message"])
+        self.assertEqual(len(self.sent_transactions(fake, budget["ynab_id"])),
+                         len(transactions) - len(outgoing))
+        # The spec allows any category id: the refusals are YNAB's own, not spec violations.
+        self.assertNoSpecViolations(fake)
+
     def test_link_validation(self):
         fake = self.fake()
         server = self.start(fake)
