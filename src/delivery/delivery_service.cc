@@ -125,6 +125,28 @@ Result<std::vector<WorkItem>> SelectUpdates(Connection& connection, int64_t user
   return items;
 }
 
+// Transfers of pending transactions the bank has since withdrawn (ingest deleted them when
+// the bank's complete pending list no longer had them): their copies must leave the
+// destination, or the money would count there twice once the real booking arrives. Looked at
+// only when a pass has nothing else to do.
+Result<std::vector<WorkItem>> SelectWithdrawn(Connection& connection, int64_t user_id,
+                                              int64_t link_id, int64_t now_ms, int64_t limit) {
+  auto rows = connection.Query(
+      "SELECT i.id, i.bank_transaction_id, i.import_id, i.destination_transaction_id, "
+      "i.attempts, i.last_log_id FROM transfer_items i WHERE i.transfer_link_id = ? AND "
+      "i.state = 'TRANSFERRED' AND i.user_id = ? AND i.sent_status = 'PENDING' AND "
+      "(i.next_attempt_at IS NULL OR i.next_attempt_at <= ?) AND NOT EXISTS (SELECT 1 FROM "
+      "bank_transactions t WHERE t.id = i.bank_transaction_id) ORDER BY i.id LIMIT ?",
+      {link_id, user_id, now_ms, limit});
+  if (!rows.ok()) return rows.error();
+  std::vector<WorkItem> items;
+  for (const Row& row : rows.value()) {
+    items.push_back(
+        WorkItem{row.Int(0), row.Int(1), row.Text(2), row.Text(3), row.Int(4), row.OptionalInt(5)});
+  }
+  return items;
+}
+
 // The earliest automatic retry of a failed send or update, if any.
 Result<std::optional<int64_t>> NextRetryAt(Connection& connection, int64_t user_id,
                                            int64_t link_id) {
@@ -815,6 +837,88 @@ Result<int64_t> DeliveryService::Discover(const TransferLink& link) {
   return scanned;
 }
 
+namespace {
+
+// Removes at the destination the copies of pending transactions the bank withdrew (see
+// SelectWithdrawn), each logged UNDONE with the reason.
+Status Retract(store::Database& database_, const Clock& clock_, const TransferLink& link,
+               Destination& destination, const std::vector<WorkItem>& items) {
+  for (const WorkItem& item : items) {
+    Status deleted = destination.Delete(item.destination_transaction_id);
+    const bool gone = deleted.ok() || deleted.error().code == ErrorCode::kNotFound;
+    const int64_t now_ms = clock_.NowMilliseconds();
+    Status written = database_.Write([&](Connection& connection) -> Status {
+      if (!gone) {
+        const int64_t attempts = item.attempts + 1;
+        const bool again = deleted.error().code == ErrorCode::kUnavailable ||
+                           deleted.error().code == ErrorCode::kTooManyRequests;
+        return connection
+            .Execute(
+                "UPDATE transfer_items SET attempts = ?, next_attempt_at = ?, updated_at = ? "
+                "WHERE id = ? AND user_id = ? AND state = 'TRANSFERRED'",
+                {attempts,
+                 again && attempts < DeliveryService::kAutomaticAttemptsMax
+                     ? now_ms + BackoffMs(attempts)
+                     : kNever,
+                 now_ms, item.item_id, link.user_id})
+            .status();
+      }
+      auto moved = connection.Execute(
+          "UPDATE transfer_items SET state = 'UNDONE', generation = generation + 1, "
+          "destination_transaction_id = NULL, sent_status = NULL, attempts = 0, "
+          "next_attempt_at = NULL, updated_at = ? WHERE id = ? AND user_id = ? AND state = "
+          "'TRANSFERRED' AND destination_transaction_id = ?",
+          {now_ms, item.item_id, link.user_id, item.destination_transaction_id});
+      if (!moved.ok()) return moved.status();
+      if (moved.value() == 0) return Status::Ok();
+      std::optional<TransferLog> original;
+      if (item.last_log_id) {
+        auto loaded = transfer_store::LoadLog(connection, link.user_id, *item.last_log_id);
+        if (!loaded.ok()) return loaded.status();
+        original = loaded.value();
+      }
+      auto marked = connection.Execute(
+          "UPDATE transfer_logs SET undone_at = ?, updated_at = ? WHERE user_id = ? AND "
+          "transfer_link_id = ? AND bank_transaction_id = ? AND status IN ('TRANSFERRED', "
+          "'UPDATED') AND undone_at IS NULL",
+          {now_ms, now_ms, link.user_id, link.id, item.bank_transaction_id});
+      if (!marked.ok()) return marked.status();
+      TransferLog log;
+      log.user_id = link.user_id;
+      log.transfer_link_id = link.id;
+      log.bank_transaction_id = item.bank_transaction_id;
+      log.bank_account_id = link.bank_account_id;
+      log.destination_type = link.destination_type;
+      log.status = TransferStatus::kUndone;
+      log.destination_transaction_id = item.destination_transaction_id;
+      log.import_id = item.import_id;
+      log.message =
+          "The bank withdrew this pending transaction; its copy was removed at the destination.";
+      if (original) {
+        log.amount_minor = original->amount_minor;
+        log.currency = original->currency;
+        log.transaction_date = original->transaction_date;
+      }
+      log.attempts = 1;
+      log.first_attempt_at_ms = now_ms;
+      log.last_attempt_at_ms = now_ms;
+      log.undo_of_transfer_log_id = item.last_log_id;
+      log.created_at_ms = now_ms;
+      log.updated_at_ms = now_ms;
+      auto inserted = transfer_store::InsertLog(connection, log);
+      if (!inserted.ok()) return inserted.status();
+      return connection
+          .Execute("UPDATE transfer_items SET last_log_id = ? WHERE id = ? AND user_id = ?",
+                   {inserted.value(), item.item_id, link.user_id})
+          .status();
+    });
+    if (!written.ok()) return written;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 jobs::JobOutcome DeliveryService::RunLink(int64_t user_id, int64_t link_id) {
   const int64_t deadline_ms = clock_.NowMilliseconds() + kRunBudgetMs;
   TakeWakeRequest(link_id);  // This run reads everything as it is now.
@@ -867,6 +971,7 @@ DeliveryService::PassResult DeliveryService::RunPass(int64_t user_id, int64_t li
   const int64_t now_ms = clock_.NowMilliseconds();
   std::vector<WorkItem> creates;
   std::vector<WorkItem> updates;
+  std::vector<WorkItem> withdrawn;
   std::map<int64_t, domain::BankTransaction> transactions;
   Status read = database_.Read([&](Connection& connection) -> Status {
     auto selected = SelectCreates(connection, user_id, link_id, now_ms, batch);
@@ -884,6 +989,9 @@ DeliveryService::PassResult DeliveryService::RunPass(int64_t user_id, int64_t li
     if (!loaded_transactions.ok()) return loaded_transactions.status();
     transactions = std::move(loaded_transactions.value());
     if (creates.empty() && updates.empty()) {
+      auto gone = SelectWithdrawn(connection, user_id, link_id, now_ms, batch);
+      if (!gone.ok()) return gone.status();
+      withdrawn = std::move(gone.value());
       auto next = NextRetryAt(connection, user_id, link_id);
       if (!next.ok()) return next.status();
       next_retry_at_ms = next.value();
@@ -891,6 +999,12 @@ DeliveryService::PassResult DeliveryService::RunPass(int64_t user_id, int64_t li
     return Status::Ok();
   });
   if (!read.ok()) return store_failure(read.error());
+  if (!withdrawn.empty()) {
+    if (!destination.ok()) return PassResult::kIdle;  // Tried again at the next sweep.
+    Status retracted = Retract(database_, clock_, link, *destination.value(), withdrawn);
+    if (!retracted.ok()) return store_failure(retracted.error());
+    return PassResult::kMore;
+  }
   if (creates.empty() && updates.empty()) return PassResult::kIdle;
 
   // The outgoing copies, shaped by the link's rules and then the destination's.

@@ -3,6 +3,7 @@ rule, a YNAB connection to the fake YNAB (tests/fakes/fake_ynab.py, which valida
 request against YNAB's published OpenAPI document and behaves as YNAB documents: import_id
 duplicates, 409s, deletes, 429s), a transfer link with its own YNAB rule, and the fake's state
 as the ground truth of what arrived."""
+import sqlite3
 import time
 import unittest
 
@@ -258,6 +259,51 @@ class YnabDeliveryTest(YnabDeliveryTestCase):
         self.assertEqual(len(self.sent_transactions(fake, budget["ynab_id"])),
                          len(transactions) - len(outgoing))
         # The spec allows any category id: the refusals are YNAB's own, not spec violations.
+        self.assertNoSpecViolations(fake)
+
+    def test_a_withdrawn_pending_transaction_leaves_ynab(self):
+        """When the bank withdraws a pending transaction (ingest deletes it once the bank's
+        complete pending list no longer has it), its copy is deleted at YNAB and logged UNDONE,
+        so the money is not counted twice when the real booking arrives."""
+        fake = self.fake()
+        server = self.start(fake)
+        token = self.user(server)
+        server.start()
+        client = BankClient(self, server, token)
+        _, accounts = client.linked_connection(history_days=10)
+        checking = accounts[0]["id"]
+        pending = client.transactions(bank_account_id=checking, status="PENDING")
+        self.assertGreaterEqual(len(pending), 2, "the sandbox account has pending payments")
+        transactions = client.transactions(bank_account_id=checking)
+        _, budget, ynab_account = self.ynab_account(client)
+        link = self.link(client, checking, ynab_account["id"])
+        logs = self.wait_all(client, link["id"], len(transactions))
+        withdrawn = pending[0]
+        sent = next(l for l in logs if l["bank_transaction_id"] == withdrawn["id"])
+        server.stop()
+        # What ingest does when the bank's pending list no longer holds the transaction.
+        database = sqlite3.connect(server.db_path)
+        with database:
+            database.execute("DELETE FROM bank_transactions WHERE id = ?", (withdrawn["id"],))
+            database.execute(
+                "INSERT INTO transaction_changes (user_id, bank_transaction_id, bank_account_id, "
+                "kind, created_at) SELECT user_id, ?, id, 'removed', 0 FROM bank_accounts "
+                "WHERE id = ?", (withdrawn["id"], checking))
+        database.close()
+        server.start()
+        client = BankClient(self, server, token)
+        client.call("POST", f"/api/v1/transfer-links/{link['id']}/retry", {}, expect=200)
+
+        def retracted():
+            rows = self.logs(client, bank_transaction_id=withdrawn["id"])
+            return rows if rows and rows[0]["status"] == "UNDONE" else None
+        rows = wait_for("the retraction", retracted, DELIVERY_TIMEOUT_SECONDS)
+        self.assertIn("withdrew", rows[0]["message"])
+        self.assertEqual(rows[0]["undo_of_transfer_log_id"], sent["id"])
+        self.assertTrue(client.data("GET", f"/api/v1/transfer-logs/{sent['id']}")["undone"])
+        live = {t["id"] for t in self.sent_transactions(fake, budget["ynab_id"])}
+        self.assertNotIn(sent["destination_transaction_id"], live)
+        self.assertEqual(len(live), len(transactions) - 1)
         self.assertNoSpecViolations(fake)
 
     def test_link_validation(self):
