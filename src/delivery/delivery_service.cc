@@ -76,53 +76,59 @@ struct WorkItem {
   std::optional<int64_t> last_log_id;
 };
 
-// Items to send, oldest first: SCHEDULED ones and FAILED ones whose automatic retry is due.
-// Two queries, each an ordered range of transfer_items_by_state (one OR over both states made
-// SQLite read and sort every item of the link on every pass: 20 ms at 100,000 items).
-Result<std::vector<WorkItem>> SelectCreates(Connection& connection, int64_t user_id,
-                                            int64_t link_id, int64_t now_ms, int64_t limit) {
-  std::vector<WorkItem> items;
-  auto add = [&](const std::vector<Row>& rows) {
-    for (const Row& row : rows) {
-      items.push_back(
-          WorkItem{row.Int(0), row.Int(1), row.Text(2), "", row.Int(3), row.OptionalInt(4)});
-    }
-  };
-  auto scheduled = connection.Query(
-      "SELECT id, bank_transaction_id, import_id, attempts, last_log_id FROM transfer_items "
-      "WHERE transfer_link_id = ? AND state = 'SCHEDULED' AND user_id = ? ORDER BY id LIMIT ?",
-      {link_id, user_id, limit});
-  if (!scheduled.ok()) return scheduled.error();
-  add(scheduled.value());
-  auto failed = connection.Query(
-      "SELECT id, bank_transaction_id, import_id, attempts, last_log_id FROM transfer_items "
-      "WHERE transfer_link_id = ? AND state = 'FAILED' AND user_id = ? AND next_attempt_at IS "
-      "NOT NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?",
-      {link_id, user_id, now_ms, limit});
-  if (!failed.ok()) return failed.error();
-  add(failed.value());
-  std::sort(items.begin(), items.end(),
-            [](const WorkItem& a, const WorkItem& b) { return a.item_id < b.item_id; });
-  if (static_cast<int64_t>(items.size()) > limit) items.resize(static_cast<size_t>(limit));
-  return items;
-}
+// The columns every item query selects, in the order ItemsFrom reads them.
+constexpr std::string_view kItemColumns =
+    "i.id, i.bank_transaction_id, i.import_id, i.destination_transaction_id, i.attempts, "
+    "i.last_log_id";
 
-Result<std::vector<WorkItem>> SelectUpdates(Connection& connection, int64_t user_id,
-                                            int64_t link_id, int64_t now_ms, int64_t limit) {
+Result<std::vector<WorkItem>> QueryItems(Connection& connection, std::string_view where,
+                                         std::initializer_list<Value> params) {
   auto rows = connection.Query(
-      "SELECT i.id, i.bank_transaction_id, i.import_id, i.destination_transaction_id, "
-      "i.attempts, i.last_log_id FROM transfer_items i JOIN bank_transactions t ON t.id = "
-      "i.bank_transaction_id WHERE i.transfer_link_id = ? AND i.user_id = ? AND i.state = "
-      "'TRANSFERRED' AND i.sent_status = 'PENDING' AND t.status = 'BOOKED' AND "
-      "(i.next_attempt_at IS NULL OR i.next_attempt_at <= ?) ORDER BY i.id LIMIT ?",
-      {link_id, user_id, now_ms, limit});
+      "SELECT " + std::string(kItemColumns) + " FROM transfer_items i " + std::string(where),
+      params);
   if (!rows.ok()) return rows.error();
   std::vector<WorkItem> items;
+  items.reserve(rows.value().size());
   for (const Row& row : rows.value()) {
     items.push_back(
         WorkItem{row.Int(0), row.Int(1), row.Text(2), row.Text(3), row.Int(4), row.OptionalInt(5)});
   }
   return items;
+}
+
+// Items to send, oldest first: SCHEDULED ones and FAILED ones whose automatic retry is due.
+// Two queries, each an ordered range of transfer_items_by_state (one OR over both states made
+// SQLite read and sort every item of the link on every pass: 20 ms at 100,000 items).
+Result<std::vector<WorkItem>> SelectCreates(Connection& connection, int64_t user_id,
+                                            int64_t link_id, int64_t now_ms, int64_t limit) {
+  auto items = QueryItems(connection,
+                          "WHERE i.transfer_link_id = ? AND i.state = 'SCHEDULED' AND i.user_id = "
+                          "? ORDER BY i.id LIMIT ?",
+                          {link_id, user_id, limit});
+  if (!items.ok()) return items.error();
+  auto failed = QueryItems(connection,
+                           "WHERE i.transfer_link_id = ? AND i.state = 'FAILED' AND i.user_id = ? "
+                           "AND i.next_attempt_at IS NOT NULL AND i.next_attempt_at <= ? ORDER BY "
+                           "i.id LIMIT ?",
+                           {link_id, user_id, now_ms, limit});
+  if (!failed.ok()) return failed.error();
+  std::vector<WorkItem>& all = items.value();
+  all.insert(all.end(), failed.value().begin(), failed.value().end());
+  std::sort(all.begin(), all.end(),
+            [](const WorkItem& a, const WorkItem& b) { return a.item_id < b.item_id; });
+  if (static_cast<int64_t>(all.size()) > limit) all.resize(static_cast<size_t>(limit));
+  return items;
+}
+
+// Sent transfers of pending transactions that have booked since: due for an update.
+Result<std::vector<WorkItem>> SelectUpdates(Connection& connection, int64_t user_id,
+                                            int64_t link_id, int64_t now_ms, int64_t limit) {
+  return QueryItems(connection,
+                    "JOIN bank_transactions t ON t.id = i.bank_transaction_id WHERE "
+                    "i.transfer_link_id = ? AND i.user_id = ? AND i.state = 'TRANSFERRED' AND "
+                    "i.sent_status = 'PENDING' AND t.status = 'BOOKED' AND (i.next_attempt_at IS "
+                    "NULL OR i.next_attempt_at <= ?) ORDER BY i.id LIMIT ?",
+                    {link_id, user_id, now_ms, limit});
 }
 
 // Transfers of pending transactions the bank has since withdrawn (ingest deleted them when
@@ -131,20 +137,12 @@ Result<std::vector<WorkItem>> SelectUpdates(Connection& connection, int64_t user
 // only when a pass has nothing else to do.
 Result<std::vector<WorkItem>> SelectWithdrawn(Connection& connection, int64_t user_id,
                                               int64_t link_id, int64_t now_ms, int64_t limit) {
-  auto rows = connection.Query(
-      "SELECT i.id, i.bank_transaction_id, i.import_id, i.destination_transaction_id, "
-      "i.attempts, i.last_log_id FROM transfer_items i WHERE i.transfer_link_id = ? AND "
-      "i.state = 'TRANSFERRED' AND i.user_id = ? AND i.sent_status = 'PENDING' AND "
-      "(i.next_attempt_at IS NULL OR i.next_attempt_at <= ?) AND NOT EXISTS (SELECT 1 FROM "
-      "bank_transactions t WHERE t.id = i.bank_transaction_id) ORDER BY i.id LIMIT ?",
-      {link_id, user_id, now_ms, limit});
-  if (!rows.ok()) return rows.error();
-  std::vector<WorkItem> items;
-  for (const Row& row : rows.value()) {
-    items.push_back(
-        WorkItem{row.Int(0), row.Int(1), row.Text(2), row.Text(3), row.Int(4), row.OptionalInt(5)});
-  }
-  return items;
+  return QueryItems(connection,
+                    "WHERE i.transfer_link_id = ? AND i.state = 'TRANSFERRED' AND i.user_id = ? "
+                    "AND i.sent_status = 'PENDING' AND (i.next_attempt_at IS NULL OR "
+                    "i.next_attempt_at <= ?) AND NOT EXISTS (SELECT 1 FROM bank_transactions t "
+                    "WHERE t.id = i.bank_transaction_id) ORDER BY i.id LIMIT ?",
+                    {link_id, user_id, now_ms, limit});
 }
 
 // The earliest automatic retry of a failed send or update, if any.

@@ -659,59 +659,62 @@ Status YnabMirror::DeleteAccount(int64_t user_id, int64_t budget_id, int64_t acc
 
 // ---- payees, categories, transactions ------------------------------------------------------
 
-Result<Page<YnabPayee>> YnabMirror::ListPayees(int64_t user_id, int64_t budget_id,
-                                               const PageRequest& page) {
-  auto budget = GetBudget(user_id, budget_id);
-  if (!budget.ok()) return budget.error();
+namespace {
+
+// One page of a budget's objects ordered by id, after the id in the page token: `sql` selects
+// them with parameters (user_id, budget_id, after id, limit) and `from_row` maps a row.
+template <typename Item, typename FromRow>
+Result<Page<Item>> ListById(store::Database& database, std::string_view sql, int64_t user_id,
+                            int64_t budget_id, const PageRequest& page, FromRow from_row) {
   const auto after = page.after ? ParsePositionId(*page.after) : std::optional<int64_t>(0);
-  if (!after)
+  if (!after) {
     return Error{ErrorCode::kValidationFailed,
                  "The given data was invalid.",
                  {{"page_token", "is not a page token from this list"}}};
-  auto rows = Query(database_,
-                    "SELECT id, budget_id, ynab_id, name, transfer_account_id, deleted, "
-                    "created_at, updated_at FROM ynab_payees WHERE user_id = ? AND budget_id = ? "
-                    "AND deleted = 0 AND id > ? ORDER BY id LIMIT ?",
-                    {user_id, budget_id, *after, page.limit + 1});
+  }
+  auto rows = Query(database, sql, {user_id, budget_id, *after, page.limit + 1});
   if (!rows.ok()) return rows.error();
-  Page<YnabPayee> result;
+  Page<Item> result;
   for (const auto& row : rows.value()) {
     if (static_cast<int64_t>(result.items.size()) == page.limit) {
       result.next = std::to_string(result.items.back().id);
       break;
     }
-    result.items.push_back(YnabPayee{row.Int(0), row.Int(1), row.Text(2), row.Text(3),
-                                     row.OptionalText(4), row.Int(5) != 0, row.Int(6), row.Int(7)});
+    result.items.push_back(from_row(row));
   }
   return result;
+}
+
+}  // namespace
+
+Result<Page<YnabPayee>> YnabMirror::ListPayees(int64_t user_id, int64_t budget_id,
+                                               const PageRequest& page) {
+  auto budget = GetBudget(user_id, budget_id);
+  if (!budget.ok()) return budget.error();
+  return ListById<YnabPayee>(
+      database_,
+      "SELECT id, budget_id, ynab_id, name, transfer_account_id, deleted, created_at, "
+      "updated_at FROM ynab_payees WHERE user_id = ? AND budget_id = ? AND deleted = 0 AND id > "
+      "? ORDER BY id LIMIT ?",
+      user_id, budget_id, page, [](const store::Row& row) {
+        return YnabPayee{row.Int(0),          row.Int(1),      row.Text(2), row.Text(3),
+                         row.OptionalText(4), row.Int(5) != 0, row.Int(6),  row.Int(7)};
+      });
 }
 
 Result<Page<YnabCategory>> YnabMirror::ListCategories(int64_t user_id, int64_t budget_id,
                                                       const PageRequest& page) {
   auto budget = GetBudget(user_id, budget_id);
   if (!budget.ok()) return budget.error();
-  const auto after = page.after ? ParsePositionId(*page.after) : std::optional<int64_t>(0);
-  if (!after)
-    return Error{ErrorCode::kValidationFailed,
-                 "The given data was invalid.",
-                 {{"page_token", "is not a page token from this list"}}};
-  auto rows = Query(database_,
-                    "SELECT id, budget_id, ynab_id, category_group_id, category_group_name, name, "
-                    "hidden, deleted, created_at, updated_at FROM ynab_categories WHERE user_id "
-                    "= ? AND budget_id = ? AND deleted = 0 AND id > ? ORDER BY id LIMIT ?",
-                    {user_id, budget_id, *after, page.limit + 1});
-  if (!rows.ok()) return rows.error();
-  Page<YnabCategory> result;
-  for (const auto& row : rows.value()) {
-    if (static_cast<int64_t>(result.items.size()) == page.limit) {
-      result.next = std::to_string(result.items.back().id);
-      break;
-    }
-    result.items.push_back(YnabCategory{row.Int(0), row.Int(1), row.Text(2), row.Text(3),
-                                        row.Text(4), row.Text(5), row.Int(6) != 0, row.Int(7) != 0,
-                                        row.Int(8), row.Int(9)});
-  }
-  return result;
+  return ListById<YnabCategory>(
+      database_,
+      "SELECT id, budget_id, ynab_id, category_group_id, category_group_name, name, hidden, "
+      "deleted, created_at, updated_at FROM ynab_categories WHERE user_id = ? AND budget_id = ? "
+      "AND deleted = 0 AND id > ? ORDER BY id LIMIT ?",
+      user_id, budget_id, page, [](const store::Row& row) {
+        return YnabCategory{row.Int(0),  row.Int(1),      row.Text(2),     row.Text(3), row.Text(4),
+                            row.Text(5), row.Int(6) != 0, row.Int(7) != 0, row.Int(8),  row.Int(9)};
+      });
 }
 
 Result<Page<YnabBudgetTransaction>> YnabMirror::ListTransactions(int64_t user_id, int64_t budget_id,
