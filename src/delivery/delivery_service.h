@@ -121,7 +121,6 @@ class DeliveryService {
   jobs::JobOutcome RunLink(int64_t user_id, int64_t link_id);
 
  private:
-  struct Pass;
   enum class PassResult : uint8_t { kMore, kIdle, kGone };
   PassResult RunPass(int64_t user_id, int64_t link_id, int64_t& wait_until_ms,
                      std::optional<int64_t>& next_retry_at_ms);
